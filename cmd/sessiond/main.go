@@ -1,0 +1,204 @@
+// Command sessiond is the session store service: the Sessions API on Redis.
+// With no Redis configured it runs on an embedded in-memory store and prints
+// ready-to-use tokens; `sessiond token` mints tokens with the configured secret.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/sessiond/sessiond/handlers"
+	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/config"
+	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/redisstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sessiond:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the command named by args; it returns when ctx ends (the server)
+// or when the command is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 && args[0] == "token" {
+		return mintToken(cfg, args[1:], stdout)
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q (want no command to serve, or \"token\")", args[0])
+	}
+	return serve(ctx, cfg, stdout, nil)
+}
+
+// serve runs the HTTP server until ctx ends, then drains in-flight requests
+// and closes Redis. ready, when set, receives the listening address.
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<- string) error {
+	log, err := newLogger(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	log.Info("starting sessiond", cfg.LogFields()...)
+
+	devTokens := cfg.DevTokens()
+	if devTokens {
+		devSecret := make([]byte, 32)
+		if _, err := rand.Read(devSecret); err != nil {
+			return fmt.Errorf("generate dev secret: %w", err)
+		}
+		cfg.HS256Secret = base64.RawURLEncoding.EncodeToString(devSecret)
+	}
+
+	rdb, closeStore, err := openRedis(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	verifier, err := auth.NewVerifier(ctx, auth.Config{
+		HS256Secret: []byte(cfg.HS256Secret), JWKSURL: cfg.JWKSURL,
+		Issuer: cfg.Issuer, Audience: cfg.Audience,
+	})
+	if err != nil {
+		return fmt.Errorf("token verifier: %w", err)
+	}
+	defer verifier.Close()
+
+	store := redisstore.New(rdb, redisstore.Options{
+		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+	})
+	router := handlers.New(handlers.Deps{
+		Store: store, Verifier: verifier, Log: log,
+		MaxLifetime: cfg.MaxSessionLifetime, DeviceOf: device.Classify,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SESSIOND_ADDR): %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if devTokens {
+		if err := printDevBanner(stdout, cfg, ln.Addr().String()); err != nil {
+			return err
+		}
+	}
+
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		store.RunSweeper(sweepCtx, cfg.SweepInterval, func(res redisstore.SweepResult, err error) {
+			if err != nil {
+				log.Warn("sweep failed", zap.Error(err))
+				return
+			}
+			log.Debug("sweep", zap.Int("tenants", res.Tenants), zap.Int64("pruned", res.Pruned), zap.Int("reconciled", res.Reconciled))
+		})
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", zap.String("addr", ln.Addr().String()))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-served:
+		stopSweep()
+		<-sweepDone
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", zap.Duration("timeout", cfg.ShutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopSweep()
+	<-sweepDone
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openRedis connects to the configured Redis, or starts the embedded dev
+// store. The returned func closes whatever was opened.
+func openRedis(cfg config.Config, log *zap.Logger) (redis.UniversalClient, func(), error) {
+	opts := redisstore.ConnectOptions{
+		Mode: cfg.RedisMode, URL: cfg.RedisURL, Addrs: cfg.RedisAddrs, Master: cfg.RedisMaster,
+		Password: cfg.RedisPassword, TLS: cfg.RedisTLS, Timeout: cfg.RedisTimeout,
+	}
+	var emb *redisstore.Embedded
+	if cfg.DevStore() {
+		var err error
+		if emb, err = redisstore.StartEmbedded(); err != nil {
+			return nil, nil, err
+		}
+		opts.URL = "redis://" + emb.Addr() + "/0"
+		log.Warn("DEV MODE: no SESSIOND_REDIS_URL set, using an embedded in-memory store; NOTHING PERSISTS across restarts")
+	}
+	rdb, err := redisstore.Connect(opts)
+	if err != nil {
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, nil, err
+	}
+	return rdb, func() {
+		if err := rdb.Close(); err != nil {
+			log.Warn("closing redis", zap.Error(err))
+		}
+		if emb != nil {
+			emb.Close()
+		}
+	}, nil
+}
+
+func newLogger(cfg config.Config) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("SESSIOND_LOG_LEVEL: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	if cfg.LogFormat == "console" {
+		zc = zap.NewDevelopmentConfig()
+	}
+	zc.Level = zap.NewAtomicLevelAt(level)
+	zc.Sampling = nil
+	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	return zc.Build()
+}

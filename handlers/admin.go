@@ -1,0 +1,148 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// Pagination bounds.
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+	maxPage        = 1_000_000_000
+)
+
+func readPage(c *gin.Context, v *ValidationError) session.Page {
+	return session.Page{
+		Number:  queryInt(c, v, "page", 1, 1, maxPage),
+		PerPage: queryInt(c, v, "per_page", defaultPerPage, 1, maxPerPage),
+	}
+}
+
+// adminList: GET /api/v1/admin/sessions
+func (a *api) adminList(c *gin.Context) {
+	p := principal(c)
+	if err := auth.Admin(p, auth.Read); err != nil {
+		fail(c, err)
+		return
+	}
+	var v ValidationError
+	pg := readPage(c, &v)
+	f := session.Filter{
+		UserID:    queryID(c, &v, "user_id", session.ValidUserID),
+		TenantID:  queryID(c, &v, "tenant_id", session.ValidTenantID),
+		PartnerID: queryID(c, &v, "partner_id", session.ValidTenantID),
+	}
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	f, empty := auth.NarrowFilter(p, f)
+	res := session.PageResult{Items: []session.Session{}}
+	if !empty {
+		var err error
+		if res, err = a.Store.List(c, f, pg); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	respondPage(c, toListItems(res.Items, p.SessionID), pg, res.Total)
+}
+
+// adminRevokeAll: POST /api/v1/admin/sessions/revoke-all
+func (a *api) adminRevokeAll(c *gin.Context) {
+	p := principal(c)
+	if err := auth.Admin(p, auth.Write); err != nil {
+		fail(c, err)
+		return
+	}
+	var v ValidationError
+	b, err := readBody(c, &v, true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	f := session.Filter{
+		UserID:    b.id("user_id", false, session.ValidUserID),
+		TenantID:  b.id("tenant_id", false, session.ValidTenantID),
+		PartnerID: b.id("partner_id", false, session.ValidTenantID),
+	}
+	if len(v) == 0 && f.Empty() {
+		v.add("value_error", "Value error, at least one of user_id, tenant_id or partner_id is required", "body")
+	}
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	f, empty := auth.NarrowFilter(p, f)
+	var revoked []session.Revoked
+	if !empty {
+		if revoked, err = a.Store.Revoke(c, session.Revocation{Filter: f, Reason: "admin_revoke_all", Actor: p.Subject}); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	respond(c, http.StatusOK, toRevokeResponse(revoked))
+}
+
+// adminSession loads a session by id for an admin caller; one out of reach is
+// not found, so that existence does not leak.
+func (a *api) adminSession(c *gin.Context, access auth.Access) (auth.Principal, session.Session, bool) {
+	p := principal(c)
+	if err := auth.Admin(p, access); err != nil {
+		fail(c, err)
+		return p, session.Session{}, false
+	}
+	var v ValidationError
+	id := pathID(c, &v, "session_id", session.ValidID)
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return p, session.Session{}, false
+	}
+	s, err := a.Store.Get(c, id)
+	if err == nil && !auth.CanReachSession(p, s.TenantID, s.PartnerID) {
+		err = session.ErrNotFound
+	}
+	if err != nil {
+		fail(c, err)
+		return p, session.Session{}, false
+	}
+	c.Set(keyTenant, s.TenantID)
+	return p, s, true
+}
+
+// adminGet: GET /api/v1/admin/sessions/{session_id}
+func (a *api) adminGet(c *gin.Context) {
+	p, s, ok := a.adminSession(c, auth.Read)
+	if ok {
+		respond(c, http.StatusOK, toSessionResponse(s, p.SessionID))
+	}
+}
+
+// adminRevoke: DELETE /api/v1/admin/sessions/{session_id}
+func (a *api) adminRevoke(c *gin.Context) {
+	p, s, ok := a.adminSession(c, auth.Write)
+	if ok {
+		a.revokeOne(c, p, s.TenantID, s.ID, "admin_revoke")
+	}
+}
+
+// revokeOne revokes one session of a tenant and answers 204, or 404 when it
+// was gone already.
+func (a *api) revokeOne(c *gin.Context, p auth.Principal, tenantID, id, reason string) {
+	revoked, err := a.Store.Revoke(c, session.Revocation{
+		Filter: session.Filter{TenantID: tenantID}, IDs: []string{id}, Reason: reason, Actor: p.Subject,
+	})
+	if err == nil && len(revoked) == 0 {
+		err = session.ErrNotFound
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

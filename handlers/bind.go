@@ -1,0 +1,219 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// maxBody bounds every request body.
+const maxBody = 1 << 20
+
+// Query and path parameters. Each parser records its problem in v and returns
+// the zero value, so that one response lists every bad input.
+
+func queryInt(c *gin.Context, v *ValidationError, name string, def, lo, hi int) int {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	switch {
+	case err != nil:
+		v.add("int_parsing", "Input should be a valid integer, unable to parse string as an integer", "query", name)
+	case n < lo:
+		v.add("greater_than_equal", "Input should be greater than or equal to "+strconv.Itoa(lo), "query", name)
+	case n > hi:
+		v.add("less_than_equal", "Input should be less than or equal to "+strconv.Itoa(hi), "query", name)
+	default:
+		return n
+	}
+	return def
+}
+
+func queryBool(c *gin.Context, v *ValidationError, name string, def bool) bool {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(raw)) {
+	case "true", "1", "yes", "on", "t", "y":
+		return true
+	case "false", "0", "no", "off", "f", "n":
+		return false
+	}
+	v.add("bool_parsing", "Input should be a valid boolean, unable to interpret input", "query", name)
+	return def
+}
+
+// queryID reads an optional identifier; valid checks its syntax.
+func queryID(c *gin.Context, v *ValidationError, name string, valid func(string) bool) string {
+	raw, ok := c.GetQuery(name)
+	if !ok || raw == "" {
+		return ""
+	}
+	if !valid(raw) {
+		v.add("string_pattern_mismatch", "String should match the identifier pattern", "query", name)
+		return ""
+	}
+	return raw
+}
+
+func pathID(c *gin.Context, v *ValidationError, name string, valid func(string) bool) string {
+	raw := c.Param(name)
+	if !valid(raw) {
+		v.add("string_pattern_mismatch", "String should match the identifier pattern", "path", name)
+		return ""
+	}
+	return raw
+}
+
+// body is a decoded JSON object whose fields are read one by one, so that a
+// wrong type is reported at its exact location.
+type body struct {
+	fields map[string]json.RawMessage
+	v      *ValidationError
+}
+
+// readBody reads and decodes a JSON object body of at most maxBody bytes.
+// An empty body is an empty object unless required.
+func readBody(c *gin.Context, v *ValidationError, required bool) (body, error) {
+	b := body{fields: map[string]json.RawMessage{}, v: v}
+	if c.Request.ContentLength > maxBody {
+		return b, errTooLarge
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return b, errTooLarge
+	}
+	if err != nil {
+		return b, err
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		if required {
+			v.add("missing", "Field required", "body")
+		}
+		return b, nil
+	}
+	if !json.Valid(raw) {
+		v.add("json_invalid", "JSON decode error", "body", 0)
+		return b, nil
+	}
+	if raw[0] != '{' || json.Unmarshal(raw, &b.fields) != nil {
+		v.add("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", "body")
+	}
+	return b, nil
+}
+
+func (b body) present(name string) (json.RawMessage, bool) {
+	raw, ok := b.fields[name]
+	if !ok || string(raw) == "null" {
+		return nil, false
+	}
+	return raw, true
+}
+
+// str reads an optional string field of at most maxLen bytes; "" when absent or null.
+func (b body) str(name string, maxLen int) string {
+	raw, ok := b.present(name)
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		b.v.add("string_type", "Input should be a valid string", "body", name)
+		return ""
+	}
+	if len(s) > maxLen {
+		b.v.add("string_too_long", "String should have at most "+strconv.Itoa(maxLen)+" characters", "body", name)
+		return ""
+	}
+	return s
+}
+
+// id reads an identifier field; required ones report "missing".
+func (b body) id(name string, required bool, valid func(string) bool) string {
+	raw, ok := b.present(name)
+	if !ok {
+		if required {
+			b.v.add("missing", "Field required", "body", name)
+		}
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		b.v.add("string_type", "Input should be a valid string", "body", name)
+		return ""
+	}
+	if !valid(s) {
+		b.v.add("string_pattern_mismatch", "String should match the identifier pattern", "body", name)
+		return ""
+	}
+	return s
+}
+
+func (b body) boolean(name string, def bool) bool {
+	raw, ok := b.present(name)
+	if !ok {
+		return def
+	}
+	var x bool
+	if json.Unmarshal(raw, &x) != nil {
+		b.v.add("bool_type", "Input should be a valid boolean", "body", name)
+		return def
+	}
+	return x
+}
+
+// integer reads an optional integer field; ok is false when absent or bad.
+func (b body) integer(name string) (int64, bool) {
+	raw, present := b.present(name)
+	if !present {
+		return 0, false
+	}
+	var x int64
+	if json.Unmarshal(raw, &x) != nil {
+		b.v.add("int_type", "Input should be a valid integer", "body", name)
+		return 0, false
+	}
+	return x, true
+}
+
+// ids reads an optional list of identifiers of at most maxItems entries.
+func (b body) ids(name string, maxItems int, valid func(string) bool) ([]string, bool) {
+	raw, ok := b.present(name)
+	if !ok {
+		return nil, false
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		b.v.add("list_type", "Input should be a valid list", "body", name)
+		return nil, true
+	}
+	if len(list) > maxItems {
+		b.v.add("too_long", "List should have at most "+strconv.Itoa(maxItems)+" items", "body", name)
+		return nil, true
+	}
+	out := make([]string, 0, len(list))
+	for i, item := range list {
+		var s string
+		if json.Unmarshal(item, &s) != nil {
+			b.v.add("string_type", "Input should be a valid string", "body", name, i)
+			continue
+		}
+		if !valid(s) {
+			b.v.add("string_pattern_mismatch", "String should match the identifier pattern", "body", name, i)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, true
+}

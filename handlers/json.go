@@ -1,0 +1,8 @@
+package handlers
+
+import "encoding/json"
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}

@@ -1,0 +1,93 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// Deps is what the HTTP layer needs.
+type Deps struct {
+	Store    session.Store
+	Verifier Verifier
+	Log      *zap.Logger
+	// MaxLifetime bounds expires_at - now of a new session.
+	MaxLifetime time.Duration
+	// DeviceOf derives a device type from a user agent.
+	DeviceOf func(userAgent string) string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// api holds the dependencies the route handlers share.
+type api struct {
+	Deps
+}
+
+// New builds the router with every route of sessiond.
+func New(d Deps) *gin.Engine {
+	if d.Log == nil {
+		d.Log = zap.NewNop()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	a := &api{Deps: d}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(requestContext(d.Log), recovery())
+	r.NoRoute(func(c *gin.Context) { fail(c, errNotFound) })
+	r.NoMethod(func(c *gin.Context) { fail(c, errNoMethod) })
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", a.ready)
+
+	v1 := r.Group("/api/v1", authenticate(d.Verifier))
+
+	admin := v1.Group("/admin/sessions")
+	admin.GET("", a.adminList)
+	admin.GET("/", a.adminList)
+	admin.POST("/revoke-all", a.adminRevokeAll)
+	admin.GET("/:session_id", a.adminGet)
+	admin.DELETE("/:session_id", a.adminRevoke)
+
+	me := v1.Group("/me/sessions")
+	me.GET("", a.meList)
+	me.POST("/revoke-all", a.meRevokeAll)
+	me.DELETE("/:session_id", a.meRevoke)
+
+	t := v1.Group("/tenants/:tenant_id/sessions")
+	t.GET("", a.tenantList)
+	t.POST("/revoke-all", a.tenantRevokeAll)
+	t.GET("/stats", a.tenantStats)
+	t.GET("/users/:user_id", a.tenantUserList)
+	t.POST("/users/:user_id/revoke", a.tenantUserRevoke)
+	t.GET("/:session_id", a.tenantGet)
+	t.DELETE("/:session_id", a.tenantRevoke)
+
+	in := v1.Group("/internal/sessions")
+	in.POST("", a.internalCreate)
+	in.POST("/:session_id/activity", a.internalActivity)
+	return r
+}
+
+// ready answers 200 when Redis answers, 503 otherwise.
+func (a *api) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		a.Log.Warn("not ready", zap.String("request_id", requestID(c)), zap.Error(err))
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "detail": "redis unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}

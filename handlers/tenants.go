@@ -1,0 +1,200 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// maxRevokeIDs bounds session_ids in one revoke request.
+const maxRevokeIDs = 1000
+
+// tenantScope checks the caller may use this tenant's endpoints with access
+// and returns the tenant id. v collects path problems; the caller adds its own
+// and reports them all at once.
+func (a *api) tenantScope(c *gin.Context, v *ValidationError, access auth.Access) (auth.Principal, string, bool) {
+	p := principal(c)
+	// Callers who may use no tenant at all get 403 before any 422.
+	if err := auth.Admin(p, access); err != nil {
+		fail(c, err)
+		return p, "", false
+	}
+	tenantID := pathID(c, v, "tenant_id", session.ValidTenantID)
+	if tenantID == "" {
+		return p, "", true
+	}
+	c.Set(keyTenant, tenantID)
+	var partnerID string
+	if p.Kind() == auth.KindPartnerAdmin {
+		var err error
+		if partnerID, err = a.Store.TenantPartner(c, tenantID); err != nil {
+			fail(c, err)
+			return p, "", false
+		}
+	}
+	if err := auth.Tenant(p, access, tenantID, partnerID); err != nil {
+		fail(c, err)
+		return p, "", false
+	}
+	return p, tenantID, true
+}
+
+// tenantList: GET /api/v1/tenants/{tenant_id}/sessions
+func (a *api) tenantList(c *gin.Context) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	if !ok {
+		return
+	}
+	f := session.Filter{TenantID: tenantID, UserID: queryID(c, &v, "user_id", session.ValidUserID)}
+	a.listPage(c, &v, p, f)
+}
+
+// tenantUserList: GET /api/v1/tenants/{tenant_id}/sessions/users/{user_id}
+func (a *api) tenantUserList(c *gin.Context) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	if !ok {
+		return
+	}
+	f := session.Filter{TenantID: tenantID, UserID: pathID(c, &v, "user_id", session.ValidUserID)}
+	a.listPage(c, &v, p, f)
+}
+
+// listPage reads active_only and the page, then answers one page of f.
+// Revoked and expired sessions are gone from Redis, so active_only=false
+// lists the same sessions.
+func (a *api) listPage(c *gin.Context, v *ValidationError, p auth.Principal, f session.Filter) {
+	_ = queryBool(c, v, "active_only", true)
+	pg := readPage(c, v)
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	res, err := a.Store.List(c, f, pg)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respondPage(c, toListItems(res.Items, p.SessionID), pg, res.Total)
+}
+
+// tenantRevokeAll: POST /api/v1/tenants/{tenant_id}/sessions/revoke-all
+func (a *api) tenantRevokeAll(c *gin.Context) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, auth.Write)
+	if !ok {
+		return
+	}
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	revoked, err := a.Store.Revoke(c, session.Revocation{
+		Filter: session.Filter{TenantID: tenantID}, Reason: "tenant_revoke_all", Actor: p.Subject,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, toRevokeResponse(revoked))
+}
+
+// tenantStats: GET /api/v1/tenants/{tenant_id}/sessions/stats
+func (a *api) tenantStats(c *gin.Context) {
+	var v ValidationError
+	_, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	if !ok {
+		return
+	}
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	st, err := a.Store.Stats(c, tenantID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, toStatsResponse(st))
+}
+
+// tenantUserRevoke: POST /api/v1/tenants/{tenant_id}/sessions/users/{user_id}/revoke
+func (a *api) tenantUserRevoke(c *gin.Context) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, auth.Write)
+	if !ok {
+		return
+	}
+	userID := pathID(c, &v, "user_id", session.ValidUserID)
+	b, err := readBody(c, &v, true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	r := session.Revocation{
+		Filter: session.Filter{TenantID: tenantID, UserID: userID},
+		Reason: "user_revoke_admin", Actor: p.Subject,
+	}
+	ids, given := b.ids("session_ids", maxRevokeIDs, session.ValidID)
+	revokeAll := b.boolean("revoke_all", false)
+	exceptCurrent := b.boolean("except_current", true)
+	switch {
+	case revokeAll:
+		if exceptCurrent {
+			r.ExceptID = p.SessionID
+		}
+	case len(v) == 0 && (!given || len(ids) == 0):
+		v.add("value_error", "Value error, session_ids must be a non-empty list unless revoke_all is true", "body", "session_ids")
+	default:
+		r.IDs = ids
+	}
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	revoked, err := a.Store.Revoke(c, r)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, toRevokeResponse(revoked))
+}
+
+// tenantGet: GET /api/v1/tenants/{tenant_id}/sessions/{session_id}
+func (a *api) tenantGet(c *gin.Context) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	if !ok {
+		return
+	}
+	id := pathID(c, &v, "session_id", session.ValidID)
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	s, err := a.Store.GetInTenant(c, tenantID, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, toSessionResponse(s, p.SessionID))
+}
+
+// tenantRevoke: DELETE /api/v1/tenants/{tenant_id}/sessions/{session_id}
+func (a *api) tenantRevoke(c *gin.Context) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, auth.Write)
+	if !ok {
+		return
+	}
+	id := pathID(c, &v, "session_id", session.ValidID)
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	a.revokeOne(c, p, tenantID, id, "tenant_revoke")
+}

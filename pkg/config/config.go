@@ -1,0 +1,210 @@
+// Package config builds and validates sessiond's configuration from the environment.
+//
+// Load never reads the process environment itself: cmd/sessiond passes
+// os.Getenv, tests pass a map lookup. Every problem is collected before Load
+// returns, so an operator fixes a broken deployment in one round, and every
+// message names the variable at fault.
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Redis deployment modes accepted by SESSIOND_REDIS_MODE.
+const (
+	ModeStandalone = "standalone"
+	ModeCluster    = "cluster"
+	ModeSentinel   = "sentinel"
+)
+
+// Environment variables Load reads.
+const (
+	EnvAddr               = "SESSIOND_ADDR"
+	EnvRedisURL           = "SESSIOND_REDIS_URL"
+	EnvRedisMode          = "SESSIOND_REDIS_MODE"
+	EnvRedisAddrs         = "SESSIOND_REDIS_ADDRS"
+	EnvRedisMaster        = "SESSIOND_REDIS_MASTER"
+	EnvRedisPassword      = "SESSIOND_REDIS_PASSWORD"
+	EnvRedisTLS           = "SESSIOND_REDIS_TLS"
+	EnvRedisTimeout       = "SESSIOND_REDIS_TIMEOUT"
+	EnvRedisWaitReplicas  = "SESSIOND_REDIS_WAIT_REPLICAS"
+	EnvRedisWaitTimeout   = "SESSIOND_REDIS_WAIT_TIMEOUT"
+	EnvHS256Secret        = "SESSIOND_JWT_HS256_SECRET"
+	EnvJWKSURL            = "SESSIOND_JWKS_URL"
+	EnvIssuer             = "SESSIOND_JWT_ISSUER"
+	EnvAudience           = "SESSIOND_JWT_AUDIENCE"
+	EnvLogLevel           = "SESSIOND_LOG_LEVEL"
+	EnvLogFormat          = "SESSIOND_LOG_FORMAT"
+	EnvMaxSessionLifetime = "SESSIOND_MAX_SESSION_LIFETIME"
+	EnvSweepInterval      = "SESSIOND_SWEEP_INTERVAL"
+	EnvRevokeBatch        = "SESSIOND_REVOKE_BATCH"
+	EnvShutdownTimeout    = "SESSIOND_SHUTDOWN_TIMEOUT"
+	EnvActivityInterval   = "SESSIOND_VERIFY_ACTIVITY_INTERVAL"
+	EnvEventRetention     = "SESSIOND_EVENT_RETENTION"
+)
+
+// MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
+// §3.2 asks for a key at least as long as the hash output.
+const MinHS256SecretLen = 32
+
+// Config is sessiond's whole configuration. Build it with Load or Default;
+// log it with LogFields, never with a reflection-based encoder of your own.
+type Config struct {
+	// Addr is the HTTP listen address, host:port.
+	Addr string
+
+	// RedisURL addresses a standalone Redis; empty in standalone mode means
+	// the embedded in-memory dev store.
+	RedisURL string
+	// RedisMode is ModeStandalone, ModeCluster or ModeSentinel.
+	RedisMode string
+	// RedisAddrs are the cluster seed nodes or the sentinels.
+	RedisAddrs []string
+	// RedisMaster is the sentinel master name.
+	RedisMaster string
+	// RedisPassword authenticates to cluster nodes, or to the sentinel
+	// master and its replicas. Secret.
+	RedisPassword string
+	// RedisTLS turns on TLS for cluster and sentinel connections (standalone
+	// uses a rediss:// URL instead).
+	RedisTLS bool
+	// RedisTimeout bounds dialling and each read and write.
+	RedisTimeout time.Duration
+	// RedisWaitReplicas, when positive, makes revocations wait for that many
+	// replicas to acknowledge them (WAIT), so they survive a failover.
+	RedisWaitReplicas int
+	// RedisWaitTimeout bounds that wait.
+	RedisWaitTimeout time.Duration
+
+	// HS256Secret verifies HS256 tokens. Secret.
+	HS256Secret string
+	// JWKSURL is the identity provider's key set for RS256 and ES256 tokens.
+	JWKSURL string
+	// Issuer and Audience are checked in tokens when set.
+	Issuer   string
+	Audience string
+
+	// LogLevel is debug, info, warn or error; LogFormat is json or console.
+	LogLevel  string
+	LogFormat string
+
+	// MaxSessionLifetime is the longest allowed expires_at - now.
+	MaxSessionLifetime time.Duration
+	// SweepInterval is the mean period of the background index sweep.
+	SweepInterval time.Duration
+	// RevokeBatch is how many sessions one bulk-revocation round trip removes.
+	RevokeBatch int
+	// ShutdownTimeout bounds draining in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration
+	// ActivityInterval, when positive, makes /auth/verify record activity at
+	// most once per interval per session; zero means verify never writes.
+	ActivityInterval time.Duration
+	// EventRetention is the approximate number of revocation events kept in
+	// the stream (XADD MAXLEN ~).
+	EventRetention int
+}
+
+// Default returns the configuration of an empty environment: the
+// all-in-memory dev setup.
+func Default() Config {
+	return Config{
+		Addr:               ":8080",
+		RedisMode:          ModeStandalone,
+		RedisTimeout:       2 * time.Second,
+		RedisWaitTimeout:   500 * time.Millisecond,
+		LogLevel:           "info",
+		LogFormat:          "json",
+		MaxSessionLifetime: 720 * time.Hour,
+		SweepInterval:      time.Minute,
+		RevokeBatch:        1000,
+		ShutdownTimeout:    15 * time.Second,
+		EventRetention:     100000,
+	}
+}
+
+// DevStore reports whether sessiond should run on the embedded in-memory
+// Redis: standalone mode with no SESSIOND_REDIS_URL.
+func (c Config) DevStore() bool { return c.RedisMode == ModeStandalone && c.RedisURL == "" }
+
+// DevTokens reports whether no token verification is configured, so that
+// sessiond should generate a random HS256 secret and print dev tokens.
+func (c Config) DevTokens() bool { return c.HS256Secret == "" && c.JWKSURL == "" }
+
+// Problem is one thing wrong with the environment.
+type Problem struct {
+	// Var is the environment variable at fault (or several, joined by " + ").
+	Var string
+	// Msg says what is wrong with it. It never contains a secret.
+	Msg string
+}
+
+func (p Problem) String() string { return p.Var + ": " + p.Msg }
+
+// Error lists every problem Load found. Load returns it as *Error.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		b.WriteString("invalid configuration: ")
+		b.WriteString(e.Problems[0].String())
+		return b.String()
+	}
+	fmt.Fprintf(&b, "invalid configuration (%d problems):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n\t")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Load builds the configuration from getenv (os.Getenv in production) and
+// validates it. An unset or empty variable takes its default. On error the
+// returned Config holds whatever did parse, and the error is an *Error
+// listing every problem.
+func Load(getenv func(string) string) (Config, error) {
+	l := loader{getenv: getenv}
+	c := Default()
+
+	c.Addr = l.str(EnvAddr, c.Addr)
+	c.RedisURL = l.str(EnvRedisURL, "")
+	c.RedisMode = strings.ToLower(l.str(EnvRedisMode, c.RedisMode))
+	c.RedisAddrs = l.list(EnvRedisAddrs)
+	c.RedisMaster = l.str(EnvRedisMaster, "")
+	c.RedisPassword = l.secret(EnvRedisPassword)
+	c.RedisTLS = l.boolean(EnvRedisTLS, c.RedisTLS)
+	c.RedisTimeout = l.duration(EnvRedisTimeout, c.RedisTimeout)
+	c.RedisWaitReplicas = l.integer(EnvRedisWaitReplicas, c.RedisWaitReplicas)
+	c.RedisWaitTimeout = l.duration(EnvRedisWaitTimeout, c.RedisWaitTimeout)
+	c.HS256Secret = l.secret(EnvHS256Secret)
+	c.JWKSURL = l.str(EnvJWKSURL, "")
+	c.Issuer = l.str(EnvIssuer, "")
+	c.Audience = l.str(EnvAudience, "")
+	c.LogLevel = strings.ToLower(l.str(EnvLogLevel, c.LogLevel))
+	c.LogFormat = strings.ToLower(l.str(EnvLogFormat, c.LogFormat))
+	c.MaxSessionLifetime = l.duration(EnvMaxSessionLifetime, c.MaxSessionLifetime)
+	c.SweepInterval = l.duration(EnvSweepInterval, c.SweepInterval)
+	c.RevokeBatch = l.integer(EnvRevokeBatch, c.RevokeBatch)
+	c.ShutdownTimeout = l.duration(EnvShutdownTimeout, c.ShutdownTimeout)
+	c.ActivityInterval = l.duration(EnvActivityInterval, c.ActivityInterval)
+	c.EventRetention = l.integer(EnvEventRetention, c.EventRetention)
+
+	l.problems = append(l.problems, c.validate()...)
+	if len(l.problems) > 0 {
+		return c, &Error{Problems: l.problems}
+	}
+	return c, nil
+}
+
+// Validate checks a Config built by hand (tests, flags) with the rules Load
+// applies; it returns nil or an *Error.
+func (c Config) Validate() error {
+	if ps := c.validate(); len(ps) > 0 {
+		return &Error{Problems: ps}
+	}
+	return nil
+}

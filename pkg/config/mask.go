@@ -1,0 +1,109 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// masked stands in for a secret that is set.
+const masked = "***"
+
+// maskSecret returns "" for an unset secret and "***" for a set one, so the
+// log still tells whether it is configured.
+func maskSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return masked
+}
+
+// maskURL replaces the password inside a URL with "***". A URL that does not
+// parse, yet may hold credentials, is masked whole.
+func maskURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return masked
+		}
+		return s
+	}
+	if u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	// URL.String would percent-encode "***"; a placeholder of plain letters
+	// survives encoding and is then swapped.
+	const placeholder = "MASKEDPASSWORD"
+	u.User = url.UserPassword(u.User.Username(), placeholder)
+	return strings.Replace(u.String(), ":"+placeholder+"@", ":"+masked+"@", 1)
+}
+
+// LogFields returns the configuration as zap fields for the start-up log,
+// with the Redis password (inside the URL and on its own) and the HS256
+// secret shown as "***", or "" when unset.
+func (c Config) LogFields() []zap.Field {
+	return []zap.Field{
+		zap.String("addr", c.Addr),
+		zap.String("redis_mode", c.RedisMode),
+		zap.String("redis_url", maskURL(c.RedisURL)),
+		zap.Strings("redis_addrs", c.RedisAddrs),
+		zap.String("redis_master", c.RedisMaster),
+		zap.String("redis_password", maskSecret(c.RedisPassword)),
+		zap.Bool("redis_tls", c.RedisTLS),
+		zap.Duration("redis_timeout", c.RedisTimeout),
+		zap.Int("redis_wait_replicas", c.RedisWaitReplicas),
+		zap.Duration("redis_wait_timeout", c.RedisWaitTimeout),
+		zap.String("jwt_hs256_secret", maskSecret(c.HS256Secret)),
+		zap.String("jwks_url", maskURL(c.JWKSURL)),
+		zap.String("jwt_issuer", c.Issuer),
+		zap.String("jwt_audience", c.Audience),
+		zap.String("log_level", c.LogLevel),
+		zap.String("log_format", c.LogFormat),
+		zap.Duration("max_session_lifetime", c.MaxSessionLifetime),
+		zap.Duration("sweep_interval", c.SweepInterval),
+		zap.Int("revoke_batch", c.RevokeBatch),
+		zap.Duration("shutdown_timeout", c.ShutdownTimeout),
+		zap.Duration("verify_activity_interval", c.ActivityInterval),
+		zap.Int("event_retention", c.EventRetention),
+		zap.Bool("dev_store", c.DevStore()),
+		zap.Bool("dev_tokens", c.DevTokens()),
+	}
+}
+
+// MarshalLogObject makes zap.Any(c) and zap.Object(c) log the masked fields
+// instead of reflecting over the secrets.
+func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	for _, f := range c.LogFields() {
+		f.AddTo(enc)
+	}
+	return nil
+}
+
+// String formats the configuration with secrets masked, so that fmt's %v and
+// %+v are safe too.
+func (c Config) String() string {
+	var b strings.Builder
+	enc := zapcore.NewMapObjectEncoder()
+	_ = c.MarshalLogObject(enc)
+	b.WriteString("config{")
+	for i, f := range c.LogFields() {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s=%v", f.Key, enc.Fields[f.Key])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString makes %#v as safe as %v.
+func (c Config) GoString() string { return c.String() }

@@ -1,0 +1,54 @@
+package session
+
+// Identifier rules. Ids end up inside Redis keys and hash tags, so the
+// characters are limited; limits bound every key's length.
+const (
+	MaxIDLen     = 128
+	MaxUserIDLen = 256
+)
+
+// ValidID reports whether s is a valid session id: 1..128 of [A-Za-z0-9_-].
+func ValidID(s string) bool { return validChars(s, MaxIDLen, "_-") }
+
+// ValidTenantID reports whether s is a valid tenant or partner id:
+// 1..128 of [A-Za-z0-9._-].
+func ValidTenantID(s string) bool { return validChars(s, MaxIDLen, "._-") }
+
+// ValidUserID reports whether s is a valid user id: 1..256 of
+// [A-Za-z0-9._@:|+-] (UUIDs, e-mail-like ids, "provider|id" subjects).
+func ValidUserID(s string) bool { return validChars(s, MaxUserIDLen, "._@:|+-") }
+
+// ValidDeviceType reports whether s is one of DeviceTypes.
+func ValidDeviceType(s string) bool {
+	for _, d := range DeviceTypes {
+		if s == d {
+			return true
+		}
+	}
+	return false
+}
+
+func validChars(s string, maxLen int, extra string) bool {
+	if len(s) == 0 || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case indexByte(extra, c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func indexByte(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,100 @@
+package redisstore
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// Session hash fields. Short names keep the hash small: one session is one
+// listpack when the user agent fits hash-max-listpack-value.
+const (
+	fUser        = "u"
+	fPartner     = "p"
+	fEmail       = "em"
+	fDisplayName = "dn"
+	fIP          = "ip"
+	fUserAgent   = "ua"
+	fDevice      = "dt"
+	fLocation    = "loc"
+	fCreated     = "c"
+	fLastActive  = "la"
+	fExpires     = "e"
+	fAbsExpires  = "ae"
+	fIdle        = "it"
+	appPrefix    = "a:"
+)
+
+// encodeFields returns the hash fields of a new session, except user and
+// partner, which the create script writes itself. Empty optional values are
+// left out so that they read back as null.
+func encodeFields(s *session.Session) []any {
+	out := make([]any, 0, 20)
+	add := func(k, v string) {
+		if v != "" {
+			out = append(out, k, v)
+		}
+	}
+	add(fEmail, s.UserEmail)
+	add(fDisplayName, s.UserDisplayName)
+	add(fIP, s.IPAddress)
+	add(fUserAgent, s.UserAgent)
+	add(fDevice, s.DeviceType)
+	add(fLocation, s.Location)
+	out = append(out, fCreated, strconv.FormatInt(ms(s.CreatedAt), 10),
+		fExpires, strconv.FormatInt(ms(s.ExpiresAt), 10),
+		fAbsExpires, strconv.FormatInt(ms(s.AbsoluteExpiresAt), 10))
+	if s.IdleTimeout > 0 {
+		out = append(out, fIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10))
+	}
+	return out
+}
+
+// decode turns a session hash into a Session; ok is false for an empty
+// (missing) hash.
+func decode(tenantID, sid string, h map[string]string) (session.Session, bool) {
+	if len(h) == 0 || h[fUser] == "" {
+		return session.Session{}, false
+	}
+	s := session.Session{
+		ID:                sid,
+		TenantID:          tenantID,
+		UserID:            h[fUser],
+		PartnerID:         h[fPartner],
+		UserEmail:         h[fEmail],
+		UserDisplayName:   h[fDisplayName],
+		IPAddress:         h[fIP],
+		UserAgent:         h[fUserAgent],
+		DeviceType:        h[fDevice],
+		Location:          h[fLocation],
+		CreatedAt:         fromMS(atoi(h[fCreated])),
+		LastActivityAt:    fromMS(atoi(h[fLastActive])),
+		ExpiresAt:         fromMS(atoi(h[fExpires])),
+		AbsoluteExpiresAt: fromMS(atoi(h[fAbsExpires])),
+	}
+	if it := atoi(h[fIdle]); it > 0 {
+		s.IdleTimeout = msDuration(it)
+	}
+	for k, v := range h {
+		id, ok := strings.CutPrefix(k, appPrefix)
+		if !ok {
+			continue
+		}
+		at, name, _ := strings.Cut(v, "|")
+		s.Apps = append(s.Apps, session.SSOApp{ID: id, Name: name, AccessedAt: fromMS(atoi(at))})
+	}
+	sort.Slice(s.Apps, func(i, j int) bool {
+		if !s.Apps[i].AccessedAt.Equal(s.Apps[j].AccessedAt) {
+			return s.Apps[i].AccessedAt.After(s.Apps[j].AccessedAt)
+		}
+		return s.Apps[i].ID < s.Apps[j].ID
+	})
+	return s, true
+}
+
+func atoi(s string) int64 {
+	v, _ := strconv.ParseInt(s, 10, 64)
+	return v
+}

@@ -1,0 +1,72 @@
+package redisstore
+
+import (
+	"strings"
+	"time"
+)
+
+// Key schema. Everything a tenant owns carries the hash tag {T}, so it lives in
+// one Cluster slot and the tenant-scoped scripts are atomic there. Views that
+// cross tenants use their own tags and are secondary: they are written after
+// the tenant step and reconciled from the tenant's outbox by the sweep.
+//
+//	s:{T}:<sid>          hash   the session; expires at expires_at
+//	ix:{T}:all           zset   sid -> expires_at ms
+//	ix:{T}:u:<uid>       zset   sid -> expires_at ms
+//	ix:{T}:d:<device>    zset   sid -> expires_at ms
+//	ix:{T}:users         zset   uid -> latest expires_at ms of the user
+//	ob:{T}               zset   sid -> ms of the last create/revoke/expiry change (outbox for the views)
+//	tp:{T}               string the tenant's partner
+//	st:{T}:c:<hour>      string sessions created in that UTC hour (expires after 25h)
+//	st:{T}:r:<hour>      string sessions revoked in that UTC hour (expires after 25h)
+//	sid:{<sid>}          string tenant of the session, for calls that know only the id
+//	ut:{u:<uid>}         set    tenants the user has sessions in
+//	pt:{p:<P>}           set    tenants of the partner
+//	ix:{p:<P>}           zset   "T/sid" -> expires_at ms (partner view)
+//	ix:{g}               zset   "T/sid" -> expires_at ms (global view)
+//	tn:{g}               zset   T -> latest expires_at ms (tenants the sweep visits)
+type keys struct{ tag string }
+
+func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
+
+func (k keys) session(sid string) string { return "s:" + k.tag + ":" + sid }
+func (k keys) all() string               { return "ix:" + k.tag + ":all" }
+func (k keys) user(uid string) string    { return "ix:" + k.tag + ":u:" + uid }
+func (k keys) device(dev string) string  { return "ix:" + k.tag + ":d:" + dev }
+func (k keys) users() string             { return "ix:" + k.tag + ":users" }
+func (k keys) outbox() string            { return "ob:" + k.tag }
+func (k keys) partner() string           { return "tp:" + k.tag }
+func (k keys) created(t time.Time) string {
+	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")
+}
+func (k keys) revoked(t time.Time) string {
+	return "st:" + k.tag + ":r:" + t.UTC().Format("2006010215")
+}
+
+func pointerKey(sid string) string           { return "sid:{" + sid + "}" }
+func userTenantsKey(uid string) string       { return "ut:{u:" + uid + "}" }
+func partnerTenantsKey(pid string) string    { return "pt:{p:" + pid + "}" }
+func partnerViewKey(pid string) string       { return "ix:{p:" + pid + "}" }
+func viewMember(tenantID, sid string) string { return tenantID + "/" + sid }
+
+const (
+	globalViewKey = "ix:{g}"
+	tenantsKey    = "tn:{g}"
+	// counterTTL keeps an hourly counter long enough to cover the last 24 hours.
+	counterTTL = 25 * time.Hour
+)
+
+// splitMember splits a view member "T/sid"; ok is false for a malformed one.
+func splitMember(m string) (tenantID, sid string, ok bool) {
+	tenantID, sid, ok = strings.Cut(m, "/")
+	return tenantID, sid, ok && tenantID != "" && sid != ""
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}

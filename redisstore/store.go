@@ -1,0 +1,257 @@
+// Package redisstore keeps sessions in Redis. It alone knows key names, Lua
+// scripts, pipelines and the sweep; it implements session.Store on a go-redis
+// UniversalClient, so the same code runs on a standalone server, behind
+// Sentinel, or on Redis Cluster.
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+var _ session.Store = (*Store)(nil)
+
+var (
+	//go:embed scripts/create.lua
+	createSrc string
+	//go:embed scripts/revoke.lua
+	revokeSrc string
+	//go:embed scripts/touch.lua
+	touchSrc string
+	//go:embed scripts/outbox_done.lua
+	outboxDoneSrc string
+	//go:embed scripts/repair.lua
+	repairSrc string
+
+	createScript     = redis.NewScript(createSrc)
+	revokeScript     = redis.NewScript(revokeSrc)
+	touchScript      = redis.NewScript(touchSrc)
+	outboxDoneScript = redis.NewScript(outboxDoneSrc)
+	repairScript     = redis.NewScript(repairSrc)
+)
+
+// Options tune a Store. Zero values take the defaults.
+type Options struct {
+	// RevokeBatch bounds the sessions one revocation script touches (default 1000).
+	RevokeBatch int
+	// WaitReplicas, when positive, makes revocations wait for that many
+	// replicas to acknowledge (WAIT) for at most WaitTimeout.
+	WaitReplicas int
+	WaitTimeout  time.Duration
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Store is a session.Store on Redis.
+type Store struct {
+	rdb   redis.UniversalClient
+	batch int
+	wait  int
+	waitT time.Duration
+	now   func() time.Time
+}
+
+// New returns a Store on rdb.
+func New(rdb redis.UniversalClient, o Options) *Store {
+	s := &Store{rdb: rdb, batch: o.RevokeBatch, wait: o.WaitReplicas, waitT: o.WaitTimeout, now: o.Now}
+	if s.batch <= 0 {
+		s.batch = 1000
+	}
+	if s.waitT <= 0 {
+		s.waitT = 500 * time.Millisecond
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Client returns the underlying Redis client (for health checks and metrics).
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap("ping", s.rdb.Ping(ctx).Err())
+}
+
+// Create stores a new session: first the id pointer (which also claims the id)
+// and the membership sets that bulk revocation walks, then the session and its
+// tenant indexes in one script, then the cross-tenant views. A crash after the
+// first step leaves only a claimed id; after the second, the tenant's outbox
+// lets the sweep finish the views.
+func (s *Store) Create(ctx context.Context, sess *session.Session) error {
+	if sess.AbsoluteExpiresAt.IsZero() || sess.AbsoluteExpiresAt.Before(sess.ExpiresAt) {
+		sess.AbsoluteExpiresAt = sess.ExpiresAt
+	}
+	k := tenantKeys(sess.TenantID)
+	exp, abs := ms(sess.ExpiresAt), ms(sess.AbsoluteExpiresAt)
+	now := s.now()
+
+	pipe := s.rdb.Pipeline()
+	claim := pipe.Do(ctx, "SET", pointerKey(sess.ID), sess.TenantID, "NX", "PXAT", abs)
+	pipe.SAdd(ctx, userTenantsKey(sess.UserID), sess.TenantID)
+	expireAtLeast(ctx, pipe, userTenantsKey(sess.UserID), abs)
+	if sess.PartnerID != "" {
+		pipe.SAdd(ctx, partnerTenantsKey(sess.PartnerID), sess.TenantID)
+		expireAtLeast(ctx, pipe, partnerTenantsKey(sess.PartnerID), abs)
+	}
+	pipe.ZAddGT(ctx, tenantsKey, redis.Z{Score: float64(abs), Member: sess.TenantID})
+	expireAtLeast(ctx, pipe, tenantsKey, abs)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return wrap("create: claim id", err)
+	}
+	if errors.Is(claim.Err(), redis.Nil) {
+		return session.ErrConflict
+	}
+
+	args := []any{sess.ID, sess.UserID, exp, abs, ms(now), sess.PartnerID, int(counterTTL.Seconds())}
+	args = append(args, encodeFields(sess)...)
+	res, err := createScript.Run(ctx, s.rdb, []string{
+		k.session(sess.ID), k.all(), k.user(sess.UserID), k.device(sess.DeviceType),
+		k.users(), k.partner(), k.created(now), k.outbox(),
+	}, args...).Slice()
+	if err != nil {
+		return wrap("create", err)
+	}
+	switch code, _ := res[0].(int64); code {
+	case -1:
+		return session.ErrConflict
+	case -2:
+		// Release the id we claimed: the session was never written.
+		if err := s.rdb.Del(ctx, pointerKey(sess.ID)).Err(); err != nil {
+			return wrap("create: release id", err)
+		}
+		return session.ErrPartnerMismatch
+	}
+	if p, _ := res[1].(string); p != "" {
+		sess.PartnerID = p
+	}
+
+	pipe = s.rdb.Pipeline()
+	s.addToViews(ctx, pipe, sess.TenantID, sess.PartnerID, sess.ID, exp, abs)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap("create: views", err)
+	}
+	return nil
+}
+
+// addToViews queues the cross-tenant view entries of a live session.
+func (s *Store) addToViews(ctx context.Context, pipe redis.Pipeliner, tenantID, partnerID, sid string, exp, abs int64) {
+	m := redis.Z{Score: float64(exp), Member: viewMember(tenantID, sid)}
+	if partnerID != "" {
+		pipe.SAdd(ctx, partnerTenantsKey(partnerID), tenantID)
+		expireAtLeast(ctx, pipe, partnerTenantsKey(partnerID), abs)
+		pipe.ZAdd(ctx, partnerViewKey(partnerID), m)
+		expireAtLeast(ctx, pipe, partnerViewKey(partnerID), abs)
+	}
+	pipe.ZAdd(ctx, globalViewKey, m)
+	expireAtLeast(ctx, pipe, globalViewKey, abs)
+}
+
+// expireAtLeast makes key live at least until atMS without ever shortening it.
+func expireAtLeast(ctx context.Context, pipe redis.Pipeliner, key string, atMS int64) {
+	pipe.Do(ctx, "PEXPIREAT", key, atMS, "NX")
+	pipe.Do(ctx, "PEXPIREAT", key, atMS, "GT")
+}
+
+// Get returns a live session by id alone (two round trips: pointer, hash).
+func (s *Store) Get(ctx context.Context, id string) (session.Session, error) {
+	tenantID, err := s.rdb.Get(ctx, pointerKey(id)).Result()
+	if err != nil {
+		return session.Session{}, wrap("get: pointer", err)
+	}
+	return s.GetInTenant(ctx, tenantID, id)
+}
+
+// GetInTenant returns a live session of a known tenant in one round trip.
+func (s *Store) GetInTenant(ctx context.Context, tenantID, id string) (session.Session, error) {
+	h, err := s.rdb.HGetAll(ctx, tenantKeys(tenantID).session(id)).Result()
+	if err != nil {
+		return session.Session{}, wrap("get", err)
+	}
+	sess, ok := decode(tenantID, id, h)
+	if !ok || !sess.ExpiresAt.After(s.now()) {
+		return session.Session{}, session.ErrNotFound
+	}
+	return sess, nil
+}
+
+// TenantPartner returns the partner recorded for a tenant, "" when none is.
+func (s *Store) TenantPartner(ctx context.Context, tenantID string) (string, error) {
+	p, err := s.rdb.Get(ctx, tenantKeys(tenantID).partner()).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return p, wrap("tenant partner", err)
+}
+
+// Touch records activity; with an idle timeout it also moves the expiry.
+func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activity) error {
+	k := tenantKeys(tenantID)
+	at := a.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	exp, err := touchScript.Run(ctx, s.rdb, []string{k.session(id), k.all(), k.users(), k.outbox()},
+		k.tag, id, ms(at), a.IPAddress, a.AppID, a.AppName, session.MaxApps).Int64()
+	if err != nil {
+		return wrap("touch", err)
+	}
+	if exp == 0 {
+		return session.ErrNotFound
+	}
+	return nil
+}
+
+// wrap turns redis.Nil into session.ErrNotFound, marks connectivity failures
+// with session.ErrUnavailable, and adds context to everything else.
+func wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.Nil):
+		return session.ErrNotFound
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	case unavailable(err):
+		return fmt.Errorf("redisstore: %s: %w: %w", op, session.ErrUnavailable, err)
+	default:
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+}
+
+// unavailable reports whether err means Redis could not serve the call, as
+// opposed to a bug in how it was called.
+func unavailable(err error) bool {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		for _, p := range []string{"LOADING", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "TRYAGAIN", "NOREPLICAS", "BUSY"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, redis.ErrClosed) ||
+		errors.Is(err, redis.ErrPoolTimeout) || strings.Contains(err.Error(), "connection")
+}
+
+func msDuration(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

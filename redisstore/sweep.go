@@ -1,0 +1,176 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// outboxGrace leaves recent outbox entries to the request that wrote them;
+// the sweep reconciles only older ones.
+const outboxGrace = 10 * time.Second
+
+// SweepResult counts what one sweep did.
+type SweepResult struct {
+	Tenants    int
+	Pruned     int64 // expired members removed from tenant indexes and views
+	Reconciled int   // outbox entries applied to the views
+}
+
+// Sweep prunes expired members from every tenant's indexes and from the
+// views, and applies each tenant's outbox to the views, so that the partner
+// and global views converge on the tenant indexes even after a crash between
+// a tenant step and its view step. It visits tenants in batches; its cost is
+// proportional to what expired or changed, not to the number of sessions.
+func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
+	var res SweepResult
+	nowMS := ms(s.now())
+	if err := s.rdb.ZRemRangeByScore(ctx, tenantsKey, "-inf", itoa(nowMS)).Err(); err != nil {
+		return res, wrap("sweep: tenants", err)
+	}
+	partners := map[string]bool{}
+	for off := int64(0); ; off += 500 {
+		tenants, err := s.rdb.ZRangeWithScores(ctx, tenantsKey, off, off+499).Result()
+		if err != nil {
+			return res, wrap("sweep: tenants", err)
+		}
+		for _, t := range tenants {
+			id, _ := t.Member.(string)
+			p, pruned, n, err := s.sweepTenant(ctx, id, int64(t.Score), nowMS)
+			if err != nil {
+				return res, err
+			}
+			res.Tenants++
+			res.Pruned += pruned
+			res.Reconciled += n
+			if p != "" {
+				partners[p] = true
+			}
+		}
+		if len(tenants) < 500 {
+			break
+		}
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := []*redis.IntCmd{pipe.ZRemRangeByScore(ctx, globalViewKey, "-inf", itoa(nowMS))}
+	for p := range partners {
+		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, partnerViewKey(p), "-inf", itoa(nowMS)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return res, wrap("sweep: views", err)
+	}
+	for _, c := range cmds {
+		res.Pruned += c.Val()
+	}
+	return res, nil
+}
+
+// sweepTenant prunes one tenant's indexes and reconciles its outbox.
+func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowMS int64) (partner string, pruned int64, reconciled int, err error) {
+	k := tenantKeys(tenantID)
+	pipe := s.rdb.Pipeline()
+	pcmd := pipe.Get(ctx, k.partner())
+	cmds := []*redis.IntCmd{
+		pipe.ZRemRangeByScore(ctx, k.all(), "-inf", itoa(nowMS)),
+		pipe.ZRemRangeByScore(ctx, k.users(), "-inf", itoa(nowMS)),
+	}
+	for _, d := range session.DeviceTypes {
+		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, k.device(d), "-inf", itoa(nowMS)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return "", 0, 0, wrap("sweep: prune", err)
+	}
+	partner = pcmd.Val()
+	for _, c := range cmds {
+		pruned += c.Val()
+	}
+	if partner != "" {
+		// Re-assert membership in the partner's tenant set: a session that
+		// inherited the partner may outlive the set's last extension.
+		pipe := s.rdb.Pipeline()
+		pipe.SAdd(ctx, partnerTenantsKey(partner), tenantID)
+		expireAtLeast(ctx, pipe, partnerTenantsKey(partner), latestMS)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return partner, pruned, 0, wrap("sweep: partner tenants", err)
+		}
+	}
+	reconciled, err = s.reconcileOutbox(ctx, tenantID, partner, nowMS)
+	return partner, pruned, reconciled, err
+}
+
+// reconcileOutbox applies the tenant's outbox entries older than the grace
+// period to the views: live sessions are (re)added with their current expiry,
+// gone ones removed.
+func (s *Store) reconcileOutbox(ctx context.Context, tenantID, partner string, nowMS int64) (int, error) {
+	k := tenantKeys(tenantID)
+	cutoff := nowMS - outboxGrace.Milliseconds()
+	total := 0
+	for {
+		sids, err := s.rdb.ZRangeByScore(ctx, k.outbox(), &redis.ZRangeBy{Min: "-inf", Max: itoa(cutoff), Count: int64(s.batch)}).Result()
+		if err != nil {
+			return total, wrap("sweep: outbox", err)
+		}
+		if len(sids) == 0 {
+			return total, nil
+		}
+		pipe := s.rdb.Pipeline()
+		exps := make([]*redis.SliceCmd, len(sids))
+		for i, sid := range sids {
+			exps[i] = pipe.HMGet(ctx, k.session(sid), fExpires, fAbsExpires)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return total, wrap("sweep: outbox sessions", err)
+		}
+		pipe = s.rdb.Pipeline()
+		for i, sid := range sids {
+			v := exps[i].Val()
+			e, _ := v[0].(string)
+			a, _ := v[1].(string)
+			if e != "" && atoi(e) > nowMS {
+				s.addToViews(ctx, pipe, tenantID, partner, sid, atoi(e), max(atoi(a), atoi(e)))
+				continue
+			}
+			pipe.ZRem(ctx, globalViewKey, viewMember(tenantID, sid))
+			if partner != "" {
+				pipe.ZRem(ctx, partnerViewKey(partner), viewMember(tenantID, sid))
+			}
+		}
+		args := make([]any, 0, len(sids)+1)
+		args = append(args, cutoff)
+		for _, sid := range sids {
+			args = append(args, sid)
+		}
+		outboxDoneScript.Eval(ctx, pipe, []string{k.outbox()}, args...)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return total, wrap("sweep: outbox apply", err)
+		}
+		total += len(sids)
+		if len(sids) < s.batch {
+			return total, nil
+		}
+	}
+}
+
+// RunSweeper sweeps every interval, jittered by ±20% so that several
+// instances drift apart, until ctx ends. Errors are reported to onErr.
+func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, onDone func(SweepResult, error)) {
+	for {
+		jitter := time.Duration(rand.Int64N(int64(interval)*2/5+1)) - interval/5
+		t := time.NewTimer(interval + jitter)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		res, err := s.Sweep(ctx)
+		if onDone != nil {
+			onDone(res, err)
+		}
+	}
+}
