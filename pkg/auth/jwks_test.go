@@ -107,4 +107,3 @@ func TestNewVerifierErrors(t *testing.T) {
 		})
 	}
 }
-

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,21 +198,12 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	}
 }
 
-func (v *Verifier) allows(alg string) bool {
-	for _, a := range v.allowed {
-		if a == alg {
-			return true
-		}
-	}
-	return false
-}
-
 // reason turns a parse error into one of the fixed, token-free errors.
 func (v *Verifier) reason(tok *jwt.Token, c *claims, err error) error {
 	switch {
 	case tok == nil || errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, errMalformed):
 		return errMalformed
-	case tok.Method == nil || !v.allows(tok.Method.Alg()) || errors.Is(err, errAlgNotAllowed):
+	case tok.Method == nil || !slices.Contains(v.allowed, tok.Method.Alg()) || errors.Is(err, errAlgNotAllowed):
 		return errAlgNotAllowed
 	case errors.Is(err, errUnknownKey):
 		return errUnknownKey

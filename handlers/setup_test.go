@@ -1,0 +1,199 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/handlers"
+	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/redisstore"
+)
+
+// The two backends every endpoint suite runs against: a real redis-server
+// started once for the package, and the embedded dev store (miniredis).
+var (
+	realRedis *testredis.Server
+	devStore  *redisstore.Embedded
+	devDB     atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	srv, err := testredis.StartMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	emb, err := redisstore.StartEmbedded()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = srv.Stop()
+		os.Exit(1)
+	}
+	realRedis, devStore = srv, emb
+	code := m.Run()
+	emb.Close()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+// backend opens a client on an empty database of one kind of Redis.
+type backend struct {
+	name   string
+	client func(tb testing.TB) redis.UniversalClient
+}
+
+var backends = []backend{
+	{name: "redis-server", client: func(tb testing.TB) redis.UniversalClient {
+		tb.Helper()
+		return realRedis.NewClient(tb)
+	}},
+	{name: "embedded", client: mustEmbeddedClient},
+}
+
+// mustEmbeddedClient connects to a database of the dev store that no other
+// test uses, the way cmd/sessiond does, and flushes it.
+func mustEmbeddedClient(tb testing.TB) redis.UniversalClient {
+	tb.Helper()
+	db := devDB.Add(1)
+	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: fmt.Sprintf("redis://%s/%d", devStore.Addr(), db)})
+	if err != nil {
+		tb.Fatalf("connect to the embedded store: %v", err)
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+		tb.Fatalf("FLUSHDB on the embedded store: %v", err)
+	}
+	return rdb
+}
+
+// forEachBackend runs fn once per backend, as a subtest named after it.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// testSecret signs every token the tests mint.
+var testSecret = []byte("handlers-test-secret-0123456789abcdef")
+
+// maxLifetime is the router's SESSIOND_MAX_SESSION_LIFETIME in tests.
+const maxLifetime = 720 * time.Hour
+
+// env is one router on one empty Redis database.
+type env struct {
+	rdb    redis.UniversalClient
+	router http.Handler
+	// now is the router's clock: fixed, so that created_at and ttl-based
+	// expiries are exact.
+	now time.Time
+	// iss and aud are put into every minted token when the verifier checks them.
+	iss, aud string
+}
+
+// envConfig changes how newEnv builds the router.
+type envConfig struct {
+	issuer, audience string
+	// client replaces the backend's client (for unreachable stores).
+	client redis.UniversalClient
+}
+
+// newEnv builds the real router (handlers.New) on an empty database of b.
+func newEnv(tb testing.TB, b backend) *env {
+	tb.Helper()
+	return newEnvWith(tb, b.client(tb), envConfig{})
+}
+
+func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
+	tb.Helper()
+	v, err := auth.NewVerifier(context.Background(), auth.Config{
+		HS256Secret: testSecret, Issuer: cfg.issuer, Audience: cfg.audience,
+	})
+	if err != nil {
+		tb.Fatalf("NewVerifier: %v", err)
+	}
+	tb.Cleanup(v.Close)
+	e := &env{rdb: rdb, now: time.Now().UTC().Truncate(time.Millisecond), iss: cfg.issuer, aud: cfg.audience}
+	e.router = handlers.New(handlers.Deps{
+		Store:       redisstore.New(rdb, redisstore.Options{}),
+		Verifier:    v,
+		MaxLifetime: maxLifetime,
+		DeviceOf:    device.Classify,
+		Now:         func() time.Time { return e.now },
+	})
+	return e
+}
+
+// mustClosedPortClient is a client of a loopback port nobody listens on.
+func mustClosedPortClient(tb testing.TB) redis.UniversalClient {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listen: %v", err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: "redis://" + addr + "/0", Timeout: 500 * time.Millisecond})
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// Callers of the reach rules (SPEC §3). Tenants T1 and T2 belong to partner
+// P1, tenant T3 to partner P2 (see seedWorld).
+var (
+	superAdmin    = auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin}
+	partnerAdmin  = auth.MintOptions{Subject: "padmin", Role: auth.RolePartnerAdmin, PartnerID: "P1"}
+	tenantAdmin   = auth.MintOptions{Subject: "tadmin", Role: auth.RoleTenantAdmin, TenantID: "T1"}
+	platformRead  = auth.MintOptions{Subject: "platform", Platform: true, Scope: auth.ScopeAdminRead}
+	platformWrite = auth.MintOptions{Subject: "platform", Platform: true, Scope: auth.ScopeAdminWrite}
+	serviceRead   = mustService(auth.ScopeSessionsRead)
+	serviceWrite  = mustService(auth.ScopeSessionsWrite)
+	userU1        = auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "t1-u1-a"}
+)
+
+// mustService is the `sessiond token --role service` token narrowed to scope.
+func mustService(scope string) auth.MintOptions {
+	o, err := auth.RoleOptions("service")
+	if err != nil {
+		panic(err)
+	}
+	o.Scope = scope
+	return o
+}
+
+// token mints an HS256 token for o, with the issuer and audience the
+// verifier checks.
+func (e *env) token(tb testing.TB, o auth.MintOptions) string {
+	tb.Helper()
+	if o.Issuer == "" {
+		o.Issuer = e.iss
+	}
+	if o.Audience == "" {
+		o.Audience = e.aud
+	}
+	return mustToken(tb, testSecret, o)
+}
+
+func mustToken(tb testing.TB, secret []byte, o auth.MintOptions) string {
+	tb.Helper()
+	tok, err := auth.MintHS256(secret, o)
+	if err != nil {
+		tb.Fatalf("MintHS256: %v", err)
+	}
+	return tok
+}

@@ -1,0 +1,110 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+var srv *testredis.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	srv, err = testredis.StartMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redisstore tests need a real redis-server:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = srv.Stop()
+	os.Exit(code)
+}
+
+// backend is a Redis the store tests run against: the real server, and the
+// embedded dev store.
+type backend struct {
+	name string
+	open func(tb testing.TB) redis.UniversalClient
+}
+
+func backends() []backend {
+	return []backend{
+		{name: "redis-server", open: func(tb testing.TB) redis.UniversalClient { return srv.NewClient(tb) }},
+		{name: "embedded", open: func(tb testing.TB) redis.UniversalClient {
+			tb.Helper()
+			e, err := StartEmbedded()
+			if err != nil {
+				tb.Fatalf("start embedded: %v", err)
+			}
+			c := redis.NewClient(&redis.Options{Addr: e.Addr()})
+			tb.Cleanup(func() { _ = c.Close(); e.Close() })
+			return c
+		}},
+	}
+}
+
+// forEachBackend runs f once per backend.
+func forEachBackend(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient)) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { f(t, b.open(t)) })
+	}
+}
+
+var seq atomic.Int64
+
+// newSession returns a valid session expiring ttl from now.
+func newSession(tenant, partner, user string, ttl time.Duration) *session.Session {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return &session.Session{
+		ID:         "s" + strconv.FormatInt(seq.Add(1), 10),
+		UserID:     user,
+		TenantID:   tenant,
+		PartnerID:  partner,
+		UserAgent:  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+		IPAddress:  "203.0.113.7",
+		DeviceType: session.DeviceDesktop,
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(ttl),
+	}
+}
+
+func mustCreate(tb testing.TB, s *Store, sess *session.Session) {
+	tb.Helper()
+	if err := s.Create(context.Background(), sess); err != nil {
+		tb.Fatalf("create %s: %v", sess.ID, err)
+	}
+}
+
+func mustList(tb testing.TB, s *Store, f session.Filter, page, per int) session.PageResult {
+	tb.Helper()
+	res, err := s.List(context.Background(), f, session.Page{Number: page, PerPage: per})
+	if err != nil {
+		tb.Fatalf("list %+v: %v", f, err)
+	}
+	return res
+}
+
+func ids(items []session.Session) []string {
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = s.ID
+	}
+	return out
+}
+
+func revokedIDs(rs []session.Revoked) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range rs {
+		out[r.ID] = true
+	}
+	return out
+}

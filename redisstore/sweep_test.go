@@ -1,0 +1,140 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// TestRevokeIsBatched: a bulk revocation costs one script call per batch and
+// one cleanup pipeline per batch, never a round trip per session.
+func TestRevokeIsBatched(t *testing.T) {
+	rdb := srv.NewClient(t)
+	ctx := context.Background()
+	st := New(rdb, Options{RevokeBatch: 25})
+	for i := 0; i < 100; i++ {
+		mustCreate(t, st, newSession("bulk", "p", "u"+itoa(int64(i%10)), time.Hour))
+	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "bulk"}})
+	if err != nil || len(got) != 100 {
+		t.Fatalf("revoked %d, %v; want 100", len(got), err)
+	}
+	info, _ := rdb.Info(ctx, "commandstats").Result()
+	calls := cmdCalls(info, "evalsha") + cmdCalls(info, "eval")
+	if calls < 4 || calls > 6 {
+		t.Errorf("revoke of 100 sessions in batches of 25 ran %d scripts, want 4 to 6", calls)
+	}
+}
+
+// cmdCalls reads calls=N of one command from INFO commandstats.
+func cmdCalls(info, cmd string) int {
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_"+cmd+":calls="); ok {
+			n, _, _ := strings.Cut(rest, ",")
+			return int(atoi(n))
+		}
+	}
+	return 0
+}
+
+// TestSweepReconcilesViews: after a crash between the tenant step and the
+// view step, the sweep restores the views from the tenant's outbox; after a
+// mass expiry it prunes every index.
+func TestSweepReconcilesViews(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		clock := time.Now()
+		st := New(rdb, Options{Now: func() time.Time { return clock }})
+		live := newSession("t1", "p1", "u1", time.Hour)
+		mustCreate(t, st, live)
+		gone := newSession("t1", "p1", "u1", time.Hour)
+		mustCreate(t, st, gone)
+		// Crash simulations: the view step of "live" never ran; the cleanup of
+		// "gone" never ran after its tenant-slot revocation.
+		rdb.ZRem(ctx, globalViewKey, viewMember("t1", live.ID))
+		rdb.ZRem(ctx, partnerViewKey("p1"), viewMember("t1", live.ID))
+		if _, err := revokeScript.Run(ctx, rdb, []string{tenantKeys("t1").all(), tenantKeys("t1").users(), tenantKeys("t1").revoked(clock), tenantKeys("t1").outbox()},
+			tenantKeys("t1").tag, ms(clock), 60, "", "", "ids", gone.ID).Result(); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(outboxGrace + time.Second)
+		res, err := st.Sweep(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Reconciled < 2 {
+			t.Errorf("reconciled %d outbox entries, want >= 2", res.Reconciled)
+		}
+		for _, key := range []string{globalViewKey, partnerViewKey("p1")} {
+			members, _ := rdb.ZRange(ctx, key, 0, -1).Result()
+			if len(members) != 1 || members[0] != viewMember("t1", live.ID) {
+				t.Errorf("%s = %v, want only %s", key, members, live.ID)
+			}
+		}
+		if n, _ := rdb.ZCard(ctx, tenantKeys("t1").outbox()).Result(); n != 0 {
+			t.Errorf("outbox keeps %d entries after the sweep", n)
+		}
+	})
+}
+
+func TestSweepPrunesAfterMassExpiry(t *testing.T) {
+	rdb := srv.NewClient(t)
+	ctx := context.Background()
+	st := New(rdb, Options{})
+	for i := 0; i < 200; i++ {
+		mustCreate(t, st, newSession("mass", "p", "u"+itoa(int64(i%20)), 300*time.Millisecond))
+	}
+	keep := newSession("mass", "p", "u0", time.Hour)
+	mustCreate(t, st, keep)
+	before, _ := rdb.ZCard(ctx, tenantKeys("mass").all()).Result()
+	time.Sleep(600 * time.Millisecond)
+	res, err := st.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := tenantKeys("mass")
+	for _, key := range []string{k.all(), k.device("desktop"), globalViewKey, partnerViewKey("p")} {
+		if n, _ := rdb.ZCard(ctx, key).Result(); n != 1 {
+			t.Errorf("%s has %d members after the sweep, want 1", key, n)
+		}
+	}
+	if n, _ := rdb.ZCard(ctx, k.users()).Result(); n != 1 {
+		t.Errorf("users index has %d members, want 1", n)
+	}
+	if before != 201 || res.Pruned < 200*4 {
+		t.Errorf("before %d members, pruned %d; want 201 and >= 800", before, res.Pruned)
+	}
+	// User indexes are not visited by the sweep; they expire by themselves.
+	if ttl, _ := rdb.PTTL(ctx, k.user("u5")).Result(); ttl > 0 {
+		t.Errorf("user index of an expired user still lives for %v", ttl)
+	}
+}
+
+// TestRunSweeperStops: the background sweep runs and ends with its context.
+func TestRunSweeperStops(t *testing.T) {
+	rdb := srv.NewClient(t)
+	st := New(rdb, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := make(chan error, 10)
+	done := make(chan struct{})
+	go func() {
+		st.RunSweeper(ctx, 20*time.Millisecond, func(_ SweepResult, err error) { runs <- err })
+		close(done)
+	}()
+	for i := 0; i < 2; i++ {
+		if err := <-runs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
+}
+
