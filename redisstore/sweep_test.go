@@ -137,4 +137,3 @@ func TestRunSweeperStops(t *testing.T) {
 	cancel()
 	<-done
 }
-
