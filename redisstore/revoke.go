@@ -77,7 +77,7 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 			batch = append(batch, session.Revoked{ID: sid, UserID: uid, TenantID: tenantID, PartnerID: partnerID})
 		}
 		out = append(out, batch...)
-		return examined, kept, s.cleanupViews(ctx, tenantID, partnerID, batch)
+		return examined, kept, s.cleanupViews(ctx, k, ms(now), tenantID, partnerID, batch)
 	}
 
 	if len(r.IDs) > 0 {
@@ -112,16 +112,19 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 
 // cleanupViews removes revoked sessions from the cross-tenant views and drops
 // their id pointers, in one pipeline.
-func (s *Store) cleanupViews(ctx context.Context, tenantID, partnerID string, revoked []session.Revoked) error {
+func (s *Store) cleanupViews(ctx context.Context, k keys, nowMS int64, tenantID, partnerID string, revoked []session.Revoked) error {
 	if len(revoked) == 0 {
 		return nil
 	}
 	members := make([]any, len(revoked))
+	sids := make([]string, len(revoked))
 	pipe := s.rdb.Pipeline()
 	for i, r := range revoked {
 		members[i] = viewMember(tenantID, r.ID)
+		sids[i] = r.ID
 		pipe.Del(ctx, pointerKey(r.ID))
 	}
+	outboxDone(ctx, pipe, k, nowMS, sids...)
 	pipe.ZRem(ctx, globalViewKey, members...)
 	if partnerID != "" {
 		pipe.ZRem(ctx, partnerViewKey(partnerID), members...)

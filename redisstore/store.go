@@ -141,6 +141,7 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 
 	pipe = s.rdb.Pipeline()
 	s.addToViews(ctx, pipe, sess.TenantID, sess.PartnerID, sess.ID, exp, abs)
+	outboxDone(ctx, pipe, k, ms(now), sess.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("create: views", err)
 	}
@@ -158,6 +159,18 @@ func (s *Store) addToViews(ctx context.Context, pipe redis.Pipeliner, tenantID, 
 	}
 	pipe.ZAdd(ctx, globalViewKey, m)
 	expireAtLeast(ctx, pipe, globalViewKey, abs)
+}
+
+// outboxDone queues the removal of outbox entries that are no newer than
+// cutoffMS: the views now reflect them. A later change of the same session
+// keeps its entry.
+func outboxDone(ctx context.Context, pipe redis.Pipeliner, k keys, cutoffMS int64, sids ...string) {
+	args := make([]any, 0, len(sids)+1)
+	args = append(args, cutoffMS)
+	for _, sid := range sids {
+		args = append(args, sid)
+	}
+	outboxDoneScript.Eval(ctx, pipe, []string{k.outbox()}, args...)
 }
 
 // expireAtLeast makes key live at least until atMS without ever shortening it.

@@ -140,12 +140,7 @@ func (s *Store) reconcileOutbox(ctx context.Context, tenantID, partner string, n
 				pipe.ZRem(ctx, partnerViewKey(partner), viewMember(tenantID, sid))
 			}
 		}
-		args := make([]any, 0, len(sids)+1)
-		args = append(args, cutoff)
-		for _, sid := range sids {
-			args = append(args, sid)
-		}
-		outboxDoneScript.Eval(ctx, pipe, []string{k.outbox()}, args...)
+		outboxDone(ctx, pipe, k, cutoff, sids...)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return total, wrap("sweep: outbox apply", err)
 		}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/config"
+)
+
+var (
+	adminTokenRE   = regexp.MustCompile(`export ADMIN_TOKEN=(\S+)`)
+	serviceTokenRE = regexp.MustCompile(`export SERVICE_TOKEN=(\S+)`)
+	devSecretRE    = regexp.MustCompile(`SESSIOND_JWT_HS256_SECRET=(\S+) go run ./cmd/sessiond token`)
+)
+
+// mustMatch returns the first group of re in s.
+func mustMatch(tb testing.TB, re *regexp.Regexp, s string) string {
+	tb.Helper()
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		tb.Fatalf("output does not match %s:\n%s", re, s)
+	}
+	return m[1]
+}
+
+// newSession is the body of a session-create request.
+func newSession(id, user, tenant string) map[string]any {
+	return map[string]any{
+		"id": id, "user_id": user, "tenant_id": tenant, "partner_id": "p1", "ttl_seconds": 3600,
+		"user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+	}
+}
+
+// TestServeDevMode runs the server as `go run ./cmd/sessiond` does with an
+// empty environment: embedded store, generated secret, printed tokens.
+func TestServeDevMode(t *testing.T) {
+	s := mustServe(t, quietConfig())
+	banner := s.stdout.String()
+	for _, want := range []string{"DEV MODE", "nothing persists", "curl -s " + s.base + "/api/v1/admin/sessions"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	admin := mustMatch(t, adminTokenRE, banner)
+	service := mustMatch(t, serviceTokenRE, banner)
+	secret := mustMatch(t, devSecretRE, banner)
+
+	r := mustDo(t, http.MethodGet, s.base+"/healthz", "", nil).wantStatus(t, http.StatusOK)
+	if got := field(t, r.body, "status"); got != "ok" {
+		t.Errorf("healthz status = %v, want ok", got)
+	}
+	mustDo(t, http.MethodGet, s.base+"/readyz", "", nil).wantStatus(t, http.StatusOK)
+	mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions", "", nil).wantStatus(t, http.StatusUnauthorized)
+
+	r = mustDo(t, http.MethodPost, s.base+"/api/v1/internal/sessions", service, newSession("s1", "u1", "t1")).
+		wantStatus(t, http.StatusCreated)
+	if got := field(t, r.body, "data", "device_type"); got != "desktop" {
+		t.Errorf("created device_type = %v, want desktop", got)
+	}
+	// The service token is no admin token, and the admin token no service token.
+	mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions", service, nil).wantStatus(t, http.StatusForbidden)
+	mustDo(t, http.MethodPost, s.base+"/api/v1/internal/sessions", admin, newSession("s2", "u1", "t1")).
+		wantStatus(t, http.StatusForbidden)
+
+	r = mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions", admin, nil).wantStatus(t, http.StatusOK)
+	if got := field(t, r.body, "pagination", "total_items"); got != 1.0 {
+		t.Errorf("total_items = %v, want 1", got)
+	}
+	items, _ := field(t, r.body, "data").([]any)
+	if len(items) != 1 || field(t, items[0], "id") != "s1" || field(t, items[0], "user_id") != "u1" {
+		t.Errorf("got data %v, want the one session s1 of u1", items)
+	}
+
+	// The secret printed for `sessiond token` is the one the server uses.
+	var tok bytes.Buffer
+	env := map[string]string{config.EnvHS256Secret: secret}
+	if err := run(context.Background(), []string{"token", "--role", "tenant_admin", "--tenant", "t1"}, envMap(env), &tok); err != nil {
+		t.Fatalf("token with the printed dev secret: %v", err)
+	}
+	r = mustDo(t, http.MethodGet, s.base+"/api/v1/tenants/t1/sessions/stats", strings.TrimSpace(tok.String()), nil).
+		wantStatus(t, http.StatusOK)
+	if got := field(t, r.body, "data", "active_sessions"); got != 1.0 {
+		t.Errorf("active_sessions = %v, want 1", got)
+	}
+
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+	waitClosed(t, s.addr)
+}
+
+// TestServeDevStoreWithSecret checks that a configured secret turns off the
+// generated one and the banner, while the embedded store still serves.
+func TestServeDevStoreWithSecret(t *testing.T) {
+	cfg := quietConfig()
+	cfg.HS256Secret = testSecret
+	s := mustServe(t, cfg)
+	if out := s.stdout.String(); out != "" {
+		t.Errorf("got output %q, want no banner when a secret is configured", out)
+	}
+	admin, err := auth.MintHS256([]byte(testSecret), auth.MintOptions{Subject: "a", Role: auth.RoleSuperAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions/", admin, nil).wantStatus(t, http.StatusOK)
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+}
+
+// TestServeGracefulShutdown checks that cancelling serve's context closes the
+// listener at once but lets an in-flight request finish before serve returns.
+// The request is held in flight by sending its body only after the handler
+// asked for it (Expect: 100-continue), so no timing is assumed.
+func TestServeGracefulShutdown(t *testing.T) {
+	s := mustServe(t, quietConfig())
+	service := mustMatch(t, serviceTokenRE, s.stdout.String())
+
+	conn, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() }) // runs before the server cleanup
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	body := `{"id":"late","user_id":"u1","tenant_id":"t1","ttl_seconds":60}`
+	fmt.Fprintf(conn, "POST /api/v1/internal/sessions HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", s.addr, service, len(body))
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("got %q, %v; want HTTP/1.1 100 Continue (the handler reading the body)", line, err)
+	}
+	if blank, err := br.ReadString('\n'); err != nil || blank != "\r\n" {
+		t.Fatalf("got %q, %v after 100 Continue; want an empty line", blank, err)
+	}
+
+	s.cancel()
+	waitClosed(t, s.addr)
+	select {
+	case err := <-s.done:
+		t.Fatalf("serve returned %v while a request was in flight", err)
+	default:
+	}
+
+	if _, err := conn.Write([]byte(body)); err != nil {
+		t.Fatalf("write body: %v", err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read response of the in-flight request: %v", err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Errorf("in-flight request: got status %d, want 201", res.StatusCode)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+}
+
+// TestServeListenError checks that an address in use is reported against
+// SESSIOND_ADDR.
+func TestServeListenError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := quietConfig()
+	cfg.Addr = ln.Addr().String()
+	err = serve(context.Background(), cfg, &syncBuffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), config.EnvAddr) {
+		t.Fatalf("got error %v, want one naming %s", err, config.EnvAddr)
+	}
+}
+
+// TestServeRedis runs the server against a real redis-server, as in
+// production, and checks that /readyz follows Redis.
+func TestServeRedis(t *testing.T) {
+	rs := testredis.Start(t)
+	env := map[string]string{
+		config.EnvAddr:         "127.0.0.1:0",
+		config.EnvRedisURL:     rs.URL(0),
+		config.EnvHS256Secret:  testSecret,
+		config.EnvRedisTimeout: "1s",
+		config.EnvLogLevel:     "error",
+	}
+	cfg, err := config.Load(envMap(env))
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	if cfg.DevStore() || cfg.DevTokens() {
+		t.Fatalf("DevStore, DevTokens = %v, %v; want false, false", cfg.DevStore(), cfg.DevTokens())
+	}
+	s := mustServe(t, cfg)
+	if out := s.stdout.String(); out != "" {
+		t.Errorf("got output %q, want none outside dev mode", out)
+	}
+	mustDo(t, http.MethodGet, s.base+"/readyz", "", nil).wantStatus(t, http.StatusOK)
+
+	svcOpts, err := auth.RoleOptions("service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	service, err := auth.MintHS256([]byte(testSecret), svcOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := auth.MintHS256([]byte(testSecret), auth.MintOptions{Subject: "a", Role: auth.RoleSuperAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, http.MethodPost, s.base+"/api/v1/internal/sessions", service, newSession("r1", "u1", "t1")).
+		wantStatus(t, http.StatusCreated)
+	r := mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions/r1", admin, nil).wantStatus(t, http.StatusOK)
+	if got := field(t, r.body, "data", "id"); got != "r1" {
+		t.Errorf("got session %v, want r1", got)
+	}
+	// The session is in this redis-server, not in an embedded store.
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	defer rc.Close()
+	if n, err := rc.Exists(context.Background(), "s:{t1}:r1").Result(); err != nil || n != 1 {
+		t.Fatalf("EXISTS s:{t1}:r1 = %d, %v; want 1", n, err)
+	}
+
+	if err := rs.Stop(); err != nil {
+		t.Fatalf("stop redis-server: %v", err)
+	}
+	r = mustDo(t, http.MethodGet, s.base+"/readyz", "", nil).wantStatus(t, http.StatusServiceUnavailable)
+	if got := field(t, r.body, "status"); got != "unavailable" {
+		t.Errorf("readyz status = %v, want unavailable", got)
+	}
+	mustDo(t, http.MethodGet, s.base+"/healthz", "", nil).wantStatus(t, http.StatusOK)
+	r = mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions", admin, nil).wantStatus(t, http.StatusServiceUnavailable)
+	if got := field(t, r.body, "detail"); got != "Session store unavailable" {
+		t.Errorf("detail = %v, want Session store unavailable", got)
+	}
+
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+}

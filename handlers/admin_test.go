@@ -1,0 +1,205 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sessiond/sessiond/pkg/auth"
+)
+
+// fullSession has every optional field of a create call.
+func fullSession(exp time.Time) sess {
+	return sess{
+		"id": "s-full", "user_id": "u1", "tenant_id": "T1", "partner_id": "P1",
+		"user_email": "u1@example.com", "user_display_name": "User One",
+		"ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		"device_type": "desktop", "location": "Berlin, DE", "expires_at": exp.Format(time.RFC3339Nano),
+	}
+}
+
+func TestAdminGet(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		exp := e.now.Add(2*time.Hour + 678*time.Millisecond)
+		e.mustCreate(t, fullSession(exp))
+		e.mustCreate(t, sess{"id": "s-min", "user_id": "u2", "tenant_id": "T1", "ttl_seconds": 60})
+		cases := []struct {
+			name, id string
+			caller   auth.MintOptions
+			want     string
+		}{
+			{"every field", "s-full", superAdmin, fmt.Sprintf(`{"data":{"id":"s-full","user_id":"u1",
+				"user_email":"u1@example.com","user_display_name":"User One","ip_address":"203.0.113.7",
+				"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+				"device_type":"desktop","location":"Berlin, DE","is_current":false,"created_at":%q,
+				"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":"rid-1","timestamp":"<ts>"}}`,
+				wt(e.now), wt(exp))},
+			{"missing optional strings are null", "s-min", superAdmin, fmt.Sprintf(`{"data":{"id":"s-min","user_id":"u2",
+				"user_email":null,"user_display_name":null,"ip_address":null,"user_agent":null,
+				"device_type":"unknown","location":null,"is_current":false,"created_at":%q,
+				"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":"rid-1","timestamp":"<ts>"}}`,
+				wt(e.now), wt(e.now.Add(time.Minute)))},
+			{"is_current for the token's sid", "s-min", auth.MintOptions{Subject: "u2", Role: auth.RoleTenantAdmin, TenantID: "T1", SessionID: "s-min"},
+				fmt.Sprintf(`{"data":{"id":"s-min","user_id":"u2",
+				"user_email":null,"user_display_name":null,"ip_address":null,"user_agent":null,
+				"device_type":"unknown","location":null,"is_current":true,"created_at":%q,
+				"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":"rid-1","timestamp":"<ts>"}}`,
+					wt(e.now), wt(e.now.Add(time.Minute)))},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.do(t, req{Method: "GET", Path: pathAdmin + "/" + tc.id, Token: e.token(t, tc.caller), Header: map[string]string{"X-Request-ID": "rid-1"}})
+				mustStatus(t, r, http.StatusOK)
+				if got := r.Header.Get("Content-Type"); got != "application/json; charset=utf-8" {
+					t.Errorf("Content-Type: got %q, want application/json; charset=utf-8", got)
+				}
+				mustBody(t, r, tc.want)
+			})
+		}
+	})
+}
+
+func TestAdminList(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		exp := e.now.Add(2*time.Hour + 678*time.Millisecond)
+		e.mustCreate(t, fullSession(exp))
+		e.mustCreate(t, sess{"id": "s-min", "user_id": "u2", "tenant_id": "T2", "ttl_seconds": 60})
+		want := fmt.Sprintf(`{"data":[
+			{"id":"s-full","user_id":"u1","user_email":"u1@example.com","ip_address":"203.0.113.7",
+			 "user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+			 "device_type":"desktop","is_current":false,"created_at":%[1]q,"last_activity_at":null,"expires_at":%[2]q,"app_count":0},
+			{"id":"s-min","user_id":"u2","user_email":null,"ip_address":null,"user_agent":null,
+			 "device_type":"unknown","is_current":true,"created_at":%[1]q,"last_activity_at":null,"expires_at":%[3]q,"app_count":0}],
+			"pagination":{"page":1,"per_page":20,"total_items":2,"total_pages":1},
+			"meta":{"request_id":"list-1","timestamp":"<ts>"}}`, wt(e.now), wt(exp), wt(e.now.Add(time.Minute)))
+		caller := superAdmin
+		caller.SessionID = "s-min"
+		for _, path := range []string{pathAdmin, pathAdmin + "/", pathAdmin + "?page=1&per_page=20"} {
+			t.Run(path, func(t *testing.T) {
+				r := e.do(t, req{Method: "GET", Path: path, Token: e.token(t, caller), Header: map[string]string{"X-Request-ID": "list-1"}})
+				mustStatus(t, r, http.StatusOK)
+				mustBody(t, r, want)
+			})
+		}
+	})
+}
+
+func TestAdminDelete(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		e.seedWorld(t)
+		tok := e.token(t, superAdmin)
+		r := e.del(t, pathAdmin+"/t1-u2", tok)
+		mustStatus(t, r, http.StatusNoContent)
+		if len(r.Body) != 0 {
+			t.Errorf("204 body: got %q, want empty", r.Body)
+		}
+		mustDetail(t, e.get(t, pathAdmin+"/t1-u2", tok), http.StatusNotFound)
+		mustDetail(t, e.del(t, pathAdmin+"/t1-u2", tok), http.StatusNotFound)
+		for path, want := range map[string][]string{
+			pathAdmin:                      {"t1-u1-a", "t1-u1-b", "t2-u3", "t3-u4"},
+			pathTenant("T1"):               {"t1-u1-a", "t1-u1-b"},
+			pathTenant("T1") + "/users/u2": {},
+		} {
+			if diff := cmp.Diff(want, e.mustListIDs(t, path)); diff != "" {
+				t.Errorf("%s after delete (-want +got):\n%s", path, diff)
+			}
+		}
+		st := mustDecode[envelope[statsJSON]](t, e.get(t, pathTenant("T1")+"/stats", tok)).Data
+		if st.ActiveSessions != 2 || st.ActiveUsers != 1 || st.SessionsRevokedLast24h != 1 {
+			t.Errorf("stats after delete: got %+v, want 2 active sessions, 1 active user, 1 revoked", st)
+		}
+	})
+}
+
+func TestAdminRevokeAll(t *testing.T) {
+	// u1 has sessions in T1 and T2 (partner P1) and T3 (partner P2).
+	fixture := []sess{
+		{"id": "a", "user_id": "u1", "tenant_id": "T1", "partner_id": "P1"},
+		{"id": "b", "user_id": "u1", "tenant_id": "T2", "partner_id": "P1"},
+		{"id": "c", "user_id": "u1", "tenant_id": "T3", "partner_id": "P2"},
+		{"id": "d", "user_id": "u2", "tenant_id": "T1"},
+		{"id": "e", "user_id": "u2", "tenant_id": "T3"},
+	}
+	cases := []struct {
+		name    string
+		caller  auth.MintOptions
+		body    map[string]any
+		revoked []string
+	}{
+		{"user everywhere", superAdmin, map[string]any{"user_id": "u1"}, []string{"a", "b", "c"}},
+		{"user in tenant", superAdmin, map[string]any{"user_id": "u1", "tenant_id": "T1"}, []string{"a"}},
+		{"tenant", superAdmin, map[string]any{"tenant_id": "T1"}, []string{"a", "d"}},
+		{"partner", superAdmin, map[string]any{"partner_id": "P1"}, []string{"a", "b", "d"}},
+		{"user in partner", superAdmin, map[string]any{"user_id": "u1", "partner_id": "P2"}, []string{"c"}},
+		{"tenant outside partner", superAdmin, map[string]any{"tenant_id": "T3", "partner_id": "P1"}, []string{}},
+		{"all three", platformWrite, map[string]any{"user_id": "u2", "tenant_id": "T3", "partner_id": "P2"}, []string{"e"}},
+		{"unknown user", superAdmin, map[string]any{"user_id": "nobody"}, []string{}},
+		{"partner admin is narrowed to its partner", partnerAdmin, map[string]any{"user_id": "u1"}, []string{"a", "b"}},
+		{"partner admin asking another partner", partnerAdmin, map[string]any{"partner_id": "P2"}, []string{}},
+		{"tenant admin is narrowed to its tenant", tenantAdmin, map[string]any{"user_id": "u1"}, []string{"a"}},
+		{"tenant admin asking another tenant", tenantAdmin, map[string]any{"tenant_id": "T3"}, []string{}},
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, b)
+				for _, s := range fixture {
+					e.mustCreate(t, sess{"id": s["id"], "user_id": s["user_id"], "tenant_id": s["tenant_id"], "partner_id": s["partner_id"]})
+				}
+				r := e.post(t, pathAdmin+"/revoke-all", e.token(t, tc.caller), tc.body)
+				mustStatus(t, r, http.StatusOK)
+				got := mustDecode[envelope[revokeJSON]](t, r).Data
+				slices.Sort(got.SessionIDs)
+				if diff := cmp.Diff(revokeJSON{RevokedCount: len(tc.revoked), SessionIDs: tc.revoked}, got); diff != "" {
+					t.Errorf("revoke (-want +got):\n%s", diff)
+				}
+				var left []string
+				for _, s := range fixture {
+					if id := s["id"].(string); !slices.Contains(tc.revoked, id) {
+						left = append(left, id)
+					}
+				}
+				gotLeft := e.mustListIDs(t, pathAdmin)
+				slices.Sort(gotLeft)
+				if diff := cmp.Diff(left, gotLeft); diff != "" {
+					t.Errorf("sessions left (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
+}
+
+func TestAdminRevokeAllNeedsAFilter(t *testing.T) {
+	cases := []struct {
+		name string
+		body any
+		loc  []any
+	}{
+		{"empty object", map[string]any{}, []any{"body"}},
+		{"only nulls", map[string]any{"user_id": nil, "tenant_id": nil}, []any{"body"}},
+		{"unknown field only", map[string]any{"session_id": "a"}, []any{"body"}},
+		{"no body", nil, []any{"body"}},
+		{"wrong type", map[string]any{"user_id": 7}, []any{"body", "user_id"}},
+		{"bad tenant id", map[string]any{"tenant_id": "a/b"}, []any{"body", "tenant_id"}},
+		{"array body", "[]", []any{"body"}},
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		e.seedWorld(t)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				before := mustSnapshot(t, e.rdb)
+				r := e.post(t, pathAdmin+"/revoke-all", e.token(t, superAdmin), tc.body)
+				mustValidationAt(t, r, "", tc.loc...)
+				mustUnchanged(t, e.rdb, before)
+			})
+		}
+	})
+}
