@@ -93,7 +93,7 @@ func TestExpiryIsAbsolute(t *testing.T) {
 			t.Errorf("%s expires at %d, want exactly %d", key, got, want)
 		}
 	}
-	for _, key := range []string{k.all(), k.user("u1"), k.device("desktop"), k.users(), k.outbox(), k.partner(),
+	for _, key := range []string{k.all(), k.user("u1"), k.device("desktop"), k.users(), k.partner(),
 		partnerViewKey("p1"), globalViewKey, userTenantsKey("u1"), partnerTenantsKey("p1"), tenantsKey} {
 		got, _ := rdb.Do(ctx, "PEXPIRETIME", key).Int64()
 		if got < want {
