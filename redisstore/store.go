@@ -86,11 +86,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.rdb.Ping(ctx).Err())
 }
 
-// Create stores a new session: first the id pointer (which also claims the id)
-// and the membership sets that bulk revocation walks, then the session and its
-// tenant indexes in one script, then the cross-tenant views. A crash after the
-// first step leaves only a claimed id; after the second, the tenant's outbox
-// lets the sweep finish the views.
+// Create stores a new session: first the id pointer (which claims the id),
+// then the membership sets that bulk revocation walks, then the session and
+// its tenant indexes in one script, then the cross-tenant views. A crash
+// before the script leaves only a claimed id and harmless set entries; after
+// it, the tenant's outbox lets the sweep finish the views.
 func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	if sess.AbsoluteExpiresAt.IsZero() || sess.AbsoluteExpiresAt.Before(sess.ExpiresAt) {
 		sess.AbsoluteExpiresAt = sess.ExpiresAt
@@ -99,8 +99,17 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	exp, abs := ms(sess.ExpiresAt), ms(sess.AbsoluteExpiresAt)
 	now := s.now()
 
+	// Claim the id alone first: a conflict must change nothing.
+	claimed, err := s.rdb.Do(ctx, "SET", pointerKey(sess.ID), sess.TenantID, "NX", "PXAT", abs).Result()
+	if errors.Is(err, redis.Nil) || (err == nil && claimed == nil) {
+		return session.ErrConflict
+	}
+	if err != nil {
+		return wrap("create: claim id", err)
+	}
+	// The sets bulk revocation walks are written before the session exists,
+	// so that no crash can leave a live session outside them.
 	pipe := s.rdb.Pipeline()
-	claim := pipe.Do(ctx, "SET", pointerKey(sess.ID), sess.TenantID, "NX", "PXAT", abs)
 	pipe.SAdd(ctx, userTenantsKey(sess.UserID), sess.TenantID)
 	expireAtLeast(ctx, pipe, userTenantsKey(sess.UserID), abs)
 	if sess.PartnerID != "" {
@@ -109,11 +118,8 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	}
 	pipe.ZAddGT(ctx, tenantsKey, redis.Z{Score: float64(abs), Member: sess.TenantID})
 	expireAtLeast(ctx, pipe, tenantsKey, abs)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return wrap("create: claim id", err)
-	}
-	if errors.Is(claim.Err(), redis.Nil) {
-		return session.ErrConflict
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap("create: membership", err)
 	}
 
 	args := []any{sess.ID, sess.UserID, exp, abs, ms(now), sess.PartnerID, int(counterTTL.Seconds())}
@@ -217,13 +223,28 @@ func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activi
 	if at.IsZero() {
 		at = s.now()
 	}
-	exp, err := touchScript.Run(ctx, s.rdb, []string{k.session(id), k.all(), k.users(), k.outbox()},
-		k.tag, id, ms(at), a.IPAddress, a.AppID, a.AppName, session.MaxApps).Int64()
+	res, err := touchScript.Run(ctx, s.rdb, []string{k.session(id), k.all(), k.users(), k.outbox()},
+		k.tag, id, ms(at), a.IPAddress, a.AppID, a.AppName, session.MaxApps).Slice()
 	if err != nil {
 		return wrap("touch", err)
 	}
-	if exp == 0 {
+	if len(res) < 3 {
 		return session.ErrNotFound
+	}
+	if moved, _ := res[1].(int64); moved == 1 {
+		// The expiry moved: the views follow at once (the outbox covers a crash).
+		exp, _ := res[0].(string)
+		partner, _ := res[2].(string)
+		m := redis.Z{Score: float64(atoi(exp)), Member: viewMember(tenantID, id)}
+		pipe := s.rdb.Pipeline()
+		pipe.ZAddXX(ctx, globalViewKey, m)
+		if partner != "" {
+			pipe.ZAddXX(ctx, partnerViewKey(partner), m)
+		}
+		outboxDone(ctx, pipe, k, ms(at), id)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return wrap("touch: views", err)
+		}
 	}
 	return nil
 }

@@ -53,8 +53,12 @@ func TestCreateConflictsAndPartners(t *testing.T) {
 		mustCreate(t, st, s)
 		dup := newSession("t2", "p2", "u2", time.Hour)
 		dup.ID = s.ID
+		before, _ := rdb.DBSize(ctx).Result()
 		if err := st.Create(ctx, dup); !errors.Is(err, session.ErrConflict) {
 			t.Fatalf("duplicate id: got %v, want ErrConflict", err)
+		}
+		if after, _ := rdb.DBSize(ctx).Result(); after != before {
+			t.Errorf("a refused create changed the key count from %d to %d", before, after)
 		}
 		wrong := newSession("t1", "p9", "u1", time.Hour)
 		if err := st.Create(ctx, wrong); !errors.Is(err, session.ErrPartnerMismatch) {
@@ -214,6 +218,9 @@ func TestIdleTimeoutMovesExpiry(t *testing.T) {
 				t.Errorf("%s: expires %v, want %v", tc.name, got.ExpiresAt, tc.want)
 			}
 			checkIndexed(t, rdb, 250)
+			if sc, _ := rdb.ZScore(ctx, globalViewKey, viewMember("t1", s.ID)).Result(); int64(sc) != ms(tc.want) {
+				t.Errorf("%s: global view score %d, want %d", tc.name, int64(sc), ms(tc.want))
+			}
 		}
 	})
 }

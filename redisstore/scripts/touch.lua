@@ -4,10 +4,10 @@
 -- KEYS: 1 session hash, 2 ix all, 3 ix users, 4 outbox
 -- ARGV: 1 tenant tag, 2 sid, 3 now ms, 4 ip ("" = keep), 5 app id ("" = none),
 --       6 app name, 7 max apps
--- Returns 0 when the session is gone, else the session's expiry in ms.
-local f = redis.call('HMGET', KEYS[1], 'u', 'dt', 'it', 'ae', 'e')
+-- Returns {0} when the session is gone, else {expiry ms, moved (0/1), partner}.
+local f = redis.call('HMGET', KEYS[1], 'u', 'dt', 'it', 'ae', 'e', 'p')
 if not f[1] then
-  return 0
+  return {0}
 end
 local tag = ARGV[1]
 local sid = ARGV[2]
@@ -39,11 +39,13 @@ if ARGV[5] ~= '' then
 end
 
 local exp = tonumber(f[5])
+local moved = 0
 local idle = tonumber(f[3] or '0') or 0
 if idle > 0 then
   local newexp = math.min(tonumber(f[4]), now + idle)
   if newexp ~= exp then
     exp = newexp
+    moved = 1
     local uidx = 'ix:' .. tag .. ':u:' .. f[1]
     redis.call('ZADD', KEYS[2], 'XX', exp, sid)
     redis.call('ZADD', uidx, 'XX', exp, sid)
@@ -55,4 +57,4 @@ if idle > 0 then
     redis.call('PEXPIREAT', KEYS[1], exp)
   end
 end
-return exp
+return {string.format('%.0f', exp), moved, f[6] or ''}
