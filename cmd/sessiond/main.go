@@ -44,11 +44,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	if len(args) > 0 && args[0] == "token" {
-		return mintToken(cfg, args[1:], stdout)
-	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown command %q (want no command to serve, or \"token\")", args[0])
+		switch args[0] {
+		case "token":
+			return mintToken(cfg, args[1:], stdout)
+		case "healthcheck":
+			return healthcheck(ctx, cfg, args[1:])
+		default:
+			return fmt.Errorf("unknown command %q (want no command to serve, \"token\" or \"healthcheck\")", args[0])
+		}
 	}
 	return serve(ctx, cfg, stdout, nil)
 }

@@ -95,10 +95,18 @@ func TestServeDevMode(t *testing.T) {
 		t.Errorf("active_sessions = %v, want 1", got)
 	}
 
+	// `sessiond healthcheck` (the image's HEALTHCHECK) passes while serving…
+	if err := run(context.Background(), []string{"healthcheck", "--url", s.base + "/healthz"}, envMap(nil), &tok); err != nil {
+		t.Errorf("healthcheck of a serving instance: %v", err)
+	}
 	if err := s.stop(t); err != nil {
 		t.Fatalf("serve returned %v, want nil", err)
 	}
 	waitClosed(t, s.addr)
+	// … and fails once it stopped.
+	if err := run(context.Background(), []string{"healthcheck", "--url", s.base + "/healthz", "--timeout", "1s"}, envMap(nil), &tok); err == nil {
+		t.Errorf("healthcheck of a stopped instance: got nil, want an error")
+	}
 }
 
 // TestServeDevStoreWithSecret checks that a configured secret turns off the

@@ -27,6 +27,9 @@ func mintToken(cfg config.Config, args []string, out io.Writer) error {
 	platform := fs.Bool("platform", false, "platform_token claim (cross-tenant token; use with --scope admin:read/admin:write)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if cfg.HS256Secret == "" {
