@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -77,7 +78,7 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 			batch = append(batch, session.Revoked{ID: sid, UserID: uid, TenantID: tenantID, PartnerID: partnerID})
 		}
 		out = append(out, batch...)
-		return examined, kept, s.cleanupViews(ctx, k, ms(now), tenantID, partnerID, batch)
+		return examined, kept, s.cleanupViews(ctx, k, now, tenantID, partnerID, batch, r)
 	}
 
 	if len(r.IDs) > 0 {
@@ -110,9 +111,9 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 	}
 }
 
-// cleanupViews removes revoked sessions from the cross-tenant views and drops
-// their id pointers, in one pipeline.
-func (s *Store) cleanupViews(ctx context.Context, k keys, nowMS int64, tenantID, partnerID string, revoked []session.Revoked) error {
+// cleanupViews removes revoked sessions from the cross-tenant views, drops
+// their id pointers and appends their revocation events, in one pipeline.
+func (s *Store) cleanupViews(ctx context.Context, k keys, now time.Time, tenantID, partnerID string, revoked []session.Revoked, r session.Revocation) error {
 	if len(revoked) == 0 {
 		return nil
 	}
@@ -124,7 +125,8 @@ func (s *Store) cleanupViews(ctx context.Context, k keys, nowMS int64, tenantID,
 		sids[i] = r.ID
 		pipe.Del(ctx, pointerKey(r.ID))
 	}
-	outboxDone(ctx, pipe, k, nowMS, sids...)
+	s.appendEvents(ctx, pipe, revoked, now, r.Reason, r.Actor)
+	outboxDone(ctx, pipe, k, ms(now), sids...)
 	pipe.ZRem(ctx, globalViewKey, members...)
 	if partnerID != "" {
 		pipe.ZRem(ctx, partnerViewKey(partnerID), members...)

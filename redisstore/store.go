@@ -50,22 +50,29 @@ type Options struct {
 	// replicas to acknowledge (WAIT) for at most WaitTimeout.
 	WaitReplicas int
 	WaitTimeout  time.Duration
+	// EventRetention is about how many revocation events the stream keeps
+	// (default 100000).
+	EventRetention int64
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
 
 // Store is a session.Store on Redis.
 type Store struct {
-	rdb   redis.UniversalClient
-	batch int
-	wait  int
-	waitT time.Duration
-	now   func() time.Time
+	rdb       redis.UniversalClient
+	retention int64
+	batch     int
+	wait      int
+	waitT     time.Duration
+	now       func() time.Time
 }
 
 // New returns a Store on rdb.
 func New(rdb redis.UniversalClient, o Options) *Store {
-	s := &Store{rdb: rdb, batch: o.RevokeBatch, wait: o.WaitReplicas, waitT: o.WaitTimeout, now: o.Now}
+	s := &Store{rdb: rdb, batch: o.RevokeBatch, wait: o.WaitReplicas, waitT: o.WaitTimeout, now: o.Now, retention: o.EventRetention}
+	if s.retention <= 0 {
+		s.retention = 100000
+	}
 	if s.batch <= 0 {
 		s.batch = 1000
 	}
