@@ -80,6 +80,8 @@ type Verifier struct {
 	cancel  context.CancelFunc
 	allowed []string
 	issuer  string
+	// cache holds verified tokens until their exp.
+	cache *sigCache
 }
 
 // NewVerifier builds a Verifier from c. It fails when no algorithm is
@@ -96,7 +98,7 @@ func NewVerifier(ctx context.Context, c Config) (*Verifier, error) {
 	if leeway == 0 {
 		leeway = DefaultLeeway
 	}
-	v := &Verifier{issuer: c.Issuer, cancel: func() {}}
+	v := &Verifier{issuer: c.Issuer, cancel: func() {}, cache: newSigCache()}
 	if len(c.HS256Secret) > 0 {
 		v.secret = append([]byte(nil), c.HS256Secret...)
 		v.allowed = append(v.allowed, jwt.SigningMethodHS256.Alg())
@@ -153,6 +155,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if raw == "" {
 		return Principal{}, errMissing
 	}
+	key := tokenKey(raw)
+	if p, ok := v.cache.get(key, time.Now()); ok {
+		return p, nil
+	}
 	var c claims
 	tok, err := v.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) { return v.key(ctx, t) })
 	if err != nil {
@@ -173,6 +179,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.Time
 	}
+	v.cache.put(key, p, time.Now())
 	return p, nil
 }
 
