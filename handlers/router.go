@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -22,11 +23,24 @@ type Deps struct {
 	DeviceOf func(userAgent string) string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Events is the revocation log and Broker wakes its followers; both are
+	// needed for GET /api/v1/internal/sessions/events.
+	Events session.EventLog
+	Broker *events.Broker
+	// ShuttingDown, when closed, ends the event streams (which never end by
+	// themselves) so that a graceful shutdown can drain.
+	ShuttingDown <-chan struct{}
+	// KeepAlive is the period of SSE keep-alive comments (default 15s).
+	KeepAlive time.Duration
+	// ActivityInterval, when positive, lets verify record activity at most
+	// once per interval per session.
+	ActivityInterval time.Duration
 }
 
 // api holds the dependencies the route handlers share.
 type api struct {
 	Deps
+	activity *activityThrottle
 }
 
 // New builds the router with every route of sessiond.
@@ -37,7 +51,10 @@ func New(d Deps) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &api{Deps: d}
+	if d.KeepAlive <= 0 {
+		d.KeepAlive = 15 * time.Second
+	}
+	a := &api{Deps: d, activity: newActivityThrottle(d.ActivityInterval)}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.RedirectTrailingSlash = false
@@ -50,6 +67,12 @@ func New(d Deps) *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
+
+	// Forward-auth answers whatever method the gateway forwards, and Envoy's
+	// ext_authz appends the original path to the prefix.
+	for _, path := range []string{"/api/v1/auth/verify", "/api/v1/auth/verify/*original"} {
+		r.Match(verifyMethods, path, a.verify)
+	}
 
 	v1 := r.Group("/api/v1", authenticate(d.Verifier))
 
@@ -76,9 +99,15 @@ func New(d Deps) *gin.Engine {
 
 	in := v1.Group("/internal/sessions")
 	in.POST("", a.internalCreate)
+	if d.Events != nil && d.Broker != nil {
+		in.GET("/events", a.events)
+	}
 	in.POST("/:session_id/activity", a.internalActivity)
 	return r
 }
+
+var verifyMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
 
 // ready answers 200 when Redis answers, 503 otherwise.
 func (a *api) ready(c *gin.Context) {

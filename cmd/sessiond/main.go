@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -93,10 +95,17 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 
 	store := redisstore.New(rdb, redisstore.Options{
 		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+		EventRetention: int64(cfg.EventRetention),
 	})
+	broker := events.NewBroker(store, time.Second)
+	// Event streams never end by themselves: they end when shutdown starts,
+	// while ordinary requests drain.
+	closing := make(chan struct{})
 	router := handlers.New(handlers.Deps{
-		Store: store, Verifier: verifier, Log: log,
+		ShuttingDown: closing,
+		Store:        store, Verifier: verifier, Log: log,
 		MaxLifetime: cfg.MaxSessionLifetime, DeviceOf: device.Classify,
+		Events: store, Broker: broker, ActivityInterval: cfg.ActivityInterval,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -110,17 +119,23 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	srv.RegisterOnShutdown(func() { close(closing) })
 	if devTokens {
 		if err := printDevBanner(stdout, cfg, ln.Addr().String()); err != nil {
 			return err
 		}
 	}
 
-	sweepCtx, stopSweep := context.WithCancel(context.Background())
-	sweepDone := make(chan struct{})
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Add(2)
 	go func() {
-		defer close(sweepDone)
-		store.RunSweeper(sweepCtx, cfg.SweepInterval, func(res redisstore.SweepResult, err error) {
+		defer background.Done()
+		broker.Run(bgCtx, func(err error) { log.Warn("revocation stream: tail failed", zap.Error(err)) })
+	}()
+	go func() {
+		defer background.Done()
+		store.RunSweeper(bgCtx, cfg.SweepInterval, func(res redisstore.SweepResult, err error) {
 			if err != nil {
 				log.Warn("sweep failed", zap.Error(err))
 				return
@@ -138,8 +153,8 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 
 	select {
 	case err := <-served:
-		stopSweep()
-		<-sweepDone
+		stopBackground()
+		background.Wait()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
@@ -147,8 +162,8 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	stopSweep()
-	<-sweepDone
+	stopBackground()
+	background.Wait()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

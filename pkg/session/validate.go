@@ -52,3 +52,22 @@ func indexByte(s string, c byte) bool {
 	}
 	return false
 }
+
+// ValidEventID reports whether s looks like an event id ("<ms>-<seq>" or
+// "<ms>", digits only, at most 41 chars).
+func ValidEventID(s string) bool {
+	if len(s) == 0 || len(s) > 41 {
+		return false
+	}
+	dash := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+		case c == '-' && !dash && i > 0 && i < len(s)-1:
+			dash = true
+		default:
+			return false
+		}
+	}
+	return true
+}
