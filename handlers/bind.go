@@ -82,7 +82,8 @@ type body struct {
 }
 
 // readBody reads and decodes a JSON object body of at most maxBody bytes.
-// An empty body is an empty object unless required.
+// An empty body is an empty object unless required. Malformed JSON ends the
+// request at once: its error is returned with what v held already.
 func readBody(c *gin.Context, v *ValidationError, required bool) (body, error) {
 	b := body{fields: map[string]json.RawMessage{}, v: v}
 	if c.Request.ContentLength > maxBody {
@@ -103,11 +104,14 @@ func readBody(c *gin.Context, v *ValidationError, required bool) (body, error) {
 		}
 		return b, nil
 	}
-	if !json.Valid(raw) {
-		v.add("json_invalid", "JSON decode error", "body", 0)
-		return b, nil
-	}
-	if raw[0] != '{' || json.Unmarshal(raw, &b.fields) != nil {
+	var syn *json.SyntaxError
+	switch err := json.Unmarshal(raw, &b.fields); {
+	case errors.As(err, &syn):
+		// FastAPI reports the character position of the error, and nothing
+		// about fields it could not read.
+		v.add("json_invalid", "JSON decode error", "body", syn.Offset)
+		return b, *v
+	case err != nil || raw[0] != '{':
 		v.add("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", "body")
 	}
 	return b, nil

@@ -80,14 +80,20 @@ func (a *api) internalCreate(c *gin.Context) {
 func (a *api) lifetime(b body, v *ValidationError, now time.Time) (time.Time, time.Duration) {
 	maxSec := int64(a.MaxLifetime / time.Second)
 	var exp time.Time
+	reported := len(*v)
 	rawExp := b.str("expires_at", 64)
+	// A wrong type or an overlong value is reported already; "" is not,
+	// and must not slip through as "no expiry".
+	expReported := len(*v) > reported
 	ttl, hasTTL := b.integer("ttl_seconds")
 	_, expGiven := b.present("expires_at")
 	_, ttlGiven := b.present("ttl_seconds")
 	switch {
 	case expGiven && ttlGiven:
 		v.add("value_error", "Value error, give expires_at or ttl_seconds, not both", "body")
-	case rawExp != "":
+	case expGiven && expReported:
+		// str has said what is wrong with it.
+	case expGiven:
 		t, err := time.Parse(time.RFC3339Nano, rawExp)
 		switch {
 		case err != nil:

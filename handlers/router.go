@@ -17,9 +17,11 @@ type Deps struct {
 	Store    session.Store
 	Verifier Verifier
 	Log      *zap.Logger
-	// MaxLifetime bounds expires_at - now of a new session.
+	// MaxLifetime bounds expires_at - now of a new session;
+	// DefaultMaxLifetime when zero.
 	MaxLifetime time.Duration
-	// DeviceOf derives a device type from a user agent.
+	// DeviceOf derives a device type from a user agent; when nil every
+	// session without a device_type is "unknown".
 	DeviceOf func(userAgent string) string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -37,6 +39,9 @@ type Deps struct {
 	ActivityInterval time.Duration
 }
 
+// DefaultMaxLifetime is SESSIOND_MAX_SESSION_LIFETIME's default.
+const DefaultMaxLifetime = 720 * time.Hour
+
 // api holds the dependencies the route handlers share.
 type api struct {
 	Deps
@@ -50,6 +55,12 @@ func New(d Deps) *gin.Engine {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.MaxLifetime <= 0 {
+		d.MaxLifetime = DefaultMaxLifetime
+	}
+	if d.DeviceOf == nil {
+		d.DeviceOf = func(string) string { return session.DeviceUnknown }
 	}
 	if d.KeepAlive <= 0 {
 		d.KeepAlive = 15 * time.Second

@@ -6,26 +6,22 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
-// The two backends every endpoint suite runs against: a real redis-server
-// started once for the package, and the embedded dev store (miniredis).
-var (
-	realRedis *testredis.Server
-	devStore  *redisstore.Embedded
-	devDB     atomic.Int64
-)
+// realRedis is the redis-server the package's tests share, one database each.
+var realRedis *testredis.Server
 
 func TestMain(m *testing.M) {
 	srv, err := testredis.StartMain()
@@ -33,15 +29,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	emb, err := redisstore.StartEmbedded()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = srv.Stop()
-		os.Exit(1)
-	}
-	realRedis, devStore = srv, emb
+	realRedis = srv
 	code := m.Run()
-	emb.Close()
 	if err := srv.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
@@ -62,20 +51,19 @@ var backends = []backend{
 	{name: "embedded", client: mustEmbeddedClient},
 }
 
-// mustEmbeddedClient connects to a database of the dev store that no other
-// test uses, the way cmd/sessiond does, and flushes it.
+// mustEmbeddedClient starts a dev store of its own for the test and
+// connects to it the way cmd/sessiond does. One store per test, not one
+// database each of a shared store: with ClockTTL, miniredis ages every key of
+// every database on each command, so a shared store slows down as the suite
+// runs.
 func mustEmbeddedClient(tb testing.TB) redis.UniversalClient {
 	tb.Helper()
-	db := devDB.Add(1)
-	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: fmt.Sprintf("redis://%s/%d", devStore.Addr(), db)})
+	emb, err := redisstore.StartEmbedded()
 	if err != nil {
-		tb.Fatalf("connect to the embedded store: %v", err)
+		tb.Fatalf("start the embedded store: %v", err)
 	}
-	tb.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		tb.Fatalf("FLUSHDB on the embedded store: %v", err)
-	}
-	return rdb
+	tb.Cleanup(emb.Close)
+	return mustConnect(tb, "redis://"+emb.Addr()+"/0")
 }
 
 // forEachBackend runs fn once per backend, as a subtest named after it.
@@ -103,11 +91,15 @@ type env struct {
 	iss, aud string
 }
 
-// envConfig changes how newEnv builds the router.
+// envConfig changes how newEnvWith builds the router.
 type envConfig struct {
 	issuer, audience string
-	// client replaces the backend's client (for unreachable stores).
-	client redis.UniversalClient
+	// log receives the router's logs; none when nil.
+	log *zap.Logger
+	// wrap, when set, wraps the store (to inject failures).
+	wrap func(session.Store) session.Store
+	// bare leaves DeviceOf and MaxLifetime unset, to test the router's defaults.
+	bare bool
 }
 
 // newEnv builds the real router (handlers.New) on an empty database of b.
@@ -126,18 +118,51 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 	}
 	tb.Cleanup(v.Close)
 	e := &env{rdb: rdb, now: time.Now().UTC().Truncate(time.Millisecond), iss: cfg.issuer, aud: cfg.audience}
-	e.router = handlers.New(handlers.Deps{
-		Store:       redisstore.New(rdb, redisstore.Options{}),
+	var store session.Store = redisstore.New(rdb, redisstore.Options{})
+	if cfg.wrap != nil {
+		store = cfg.wrap(store)
+	}
+	d := handlers.Deps{
+		Store:       store,
 		Verifier:    v,
+		Log:         cfg.log,
 		MaxLifetime: maxLifetime,
 		DeviceOf:    device.Classify,
 		Now:         func() time.Time { return e.now },
-	})
+	}
+	if cfg.bare {
+		d.MaxLifetime, d.DeviceOf = 0, nil
+	}
+	e.router = handlers.New(d)
 	return e
 }
 
-// mustClosedPortClient is a client of a loopback port nobody listens on.
-func mustClosedPortClient(tb testing.TB) redis.UniversalClient {
+// mustConnect is a client made by redisstore.Connect, closed at the end of
+// the test.
+func mustConnect(tb testing.TB, url string) redis.UniversalClient {
+	tb.Helper()
+	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: url, Timeout: 500 * time.Millisecond})
+	if err != nil {
+		tb.Fatalf("connect to %s: %v", url, err)
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// mustFastFailClient is a client of addr that neither retries dials nor
+// commands.
+func mustFastFailClient(tb testing.TB, addr string) redis.UniversalClient {
+	tb.Helper()
+	rdb := redis.NewClient(&redis.Options{
+		Addr: addr, MaxRetries: -1, DialerRetries: 1, DialerRetryTimeout: time.Millisecond,
+		DialTimeout: 500 * time.Millisecond,
+	})
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// mustClosedAddr is a loopback address nobody listens on.
+func mustClosedAddr(tb testing.TB) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -145,12 +170,7 @@ func mustClosedPortClient(tb testing.TB) redis.UniversalClient {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: "redis://" + addr + "/0", Timeout: 500 * time.Millisecond})
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	tb.Cleanup(func() { _ = rdb.Close() })
-	return rdb
+	return addr
 }
 
 // Callers of the reach rules (SPEC §3). Tenants T1 and T2 belong to partner

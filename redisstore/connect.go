@@ -8,6 +8,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// Retries are few: with Redis down, a request should end in 503 quickly
+// rather than after seconds of go-redis's default retries.
+const (
+	maxRetries         = 1
+	dialerRetries      = 1
+	dialerRetryTimeout = 50 * time.Millisecond
+)
+
 // ConnectOptions say how to reach Redis.
 type ConnectOptions struct {
 	// Mode is "standalone", "cluster" or "sentinel".
@@ -41,16 +49,19 @@ func Connect(o ConnectOptions) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redisstore: redis url: %w", err)
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
+		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = maxRetries, dialerRetries, dialerRetryTimeout
 		return redis.NewClient(opt), nil
 	case "cluster":
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: o.Addrs, Password: o.Password, TLSConfig: tlsCfg,
 			DialTimeout: o.Timeout, ReadTimeout: o.Timeout, WriteTimeout: o.Timeout,
+			MaxRetries: maxRetries, DialerRetries: dialerRetries, DialerRetryTimeout: dialerRetryTimeout,
 		}), nil
 	case "sentinel":
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: o.Master, SentinelAddrs: o.Addrs, Password: o.Password, TLSConfig: tlsCfg,
 			DialTimeout: o.Timeout, ReadTimeout: o.Timeout, WriteTimeout: o.Timeout,
+			MaxRetries: maxRetries, DialerRetries: dialerRetries, DialerRetryTimeout: dialerRetryTimeout,
 		}), nil
 	default:
 		return nil, fmt.Errorf("redisstore: unknown redis mode %q", o.Mode)

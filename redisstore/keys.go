@@ -22,8 +22,8 @@ import (
 //	sid:{<sid>}          string tenant of the session, for calls that know only the id
 //	ut:{u:<uid>}         set    tenants the user has sessions in
 //	pt:{p:<P>}           set    tenants of the partner
-//	ix:{p:<P>}           zset   "T/sid" -> expires_at ms (partner view)
-//	ix:{g}               zset   "T/sid" -> expires_at ms (global view)
+//	ix:{p:<P>}           zset   "sid!T" -> expires_at ms (partner view)
+//	ix:{g}               zset   "sid!T" -> expires_at ms (global view)
 //	tn:{g}               zset   T -> latest expires_at ms (tenants the sweep visits)
 type keys struct{ tag string }
 
@@ -47,7 +47,9 @@ func pointerKey(sid string) string           { return "sid:{" + sid + "}" }
 func userTenantsKey(uid string) string       { return "ut:{u:" + uid + "}" }
 func partnerTenantsKey(pid string) string    { return "pt:{p:" + pid + "}" }
 func partnerViewKey(pid string) string       { return "ix:{p:" + pid + "}" }
-func viewMember(tenantID, sid string) string { return tenantID + "/" + sid }
+// viewMember is "<sid>!<T>": '!' sorts below every id character, so members
+// with equal scores order by session id exactly as in a tenant index.
+func viewMember(tenantID, sid string) string { return sid + "!" + tenantID }
 
 const (
 	globalViewKey = "ix:{g}"
@@ -56,9 +58,9 @@ const (
 	counterTTL = 25 * time.Hour
 )
 
-// splitMember splits a view member "T/sid"; ok is false for a malformed one.
+// splitMember splits a view member "sid!T"; ok is false for a malformed one.
 func splitMember(m string) (tenantID, sid string, ok bool) {
-	tenantID, sid, ok = strings.Cut(m, "/")
+	sid, tenantID, ok = strings.Cut(m, "!")
 	return tenantID, sid, ok && tenantID != "" && sid != ""
 }
 

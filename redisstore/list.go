@@ -11,7 +11,7 @@ import (
 )
 
 // index is one sorted set a listing reads. Members of a tenant index are bare
-// session ids of that tenant; members of a view (tenant == "") are "T/sid".
+// session ids of that tenant; members of a view (tenant == "") are "sid!T".
 type index struct {
 	key    string
 	tenant string

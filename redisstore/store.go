@@ -106,17 +106,26 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	exp, abs := ms(sess.ExpiresAt), ms(sess.AbsoluteExpiresAt)
 	now := s.now()
 
-	// Claim the id alone first: a conflict must change nothing.
-	claimed, err := s.rdb.Do(ctx, "SET", pointerKey(sess.ID), sess.TenantID, "NX", "PXAT", abs).Result()
-	if errors.Is(err, redis.Nil) || (err == nil && claimed == nil) {
+	// Claim the id first, and learn the tenant's partner: a refused create
+	// must change nothing.
+	pipe := s.rdb.Pipeline()
+	claim := pipe.Do(ctx, "SET", pointerKey(sess.ID), sess.TenantID, "NX", "PXAT", abs)
+	known := pipe.Get(ctx, k.partner())
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return wrap("create: claim id", err)
+	}
+	if errors.Is(claim.Err(), redis.Nil) {
 		return session.ErrConflict
 	}
-	if err != nil {
-		return wrap("create: claim id", err)
+	if p := known.Val(); p != "" && sess.PartnerID != "" && p != sess.PartnerID {
+		if err := s.rdb.Del(ctx, pointerKey(sess.ID)).Err(); err != nil {
+			return wrap("create: release id", err)
+		}
+		return session.ErrPartnerMismatch
 	}
 	// The sets bulk revocation walks are written before the session exists,
 	// so that no crash can leave a live session outside them.
-	pipe := s.rdb.Pipeline()
+	pipe = s.rdb.Pipeline()
 	pipe.SAdd(ctx, userTenantsKey(sess.UserID), sess.TenantID)
 	expireAtLeast(ctx, pipe, userTenantsKey(sess.UserID), abs)
 	if sess.PartnerID != "" {

@@ -83,8 +83,8 @@ func (p Principal) Kind() Kind {
 	case p.Platform:
 		return KindPlatform
 	case p.TokenType == TokenTypeClientCredentials:
-		return KindService
-	case p.Role == "" && p.SessionID == "" && (p.HasScope(ScopeSessionsRead) || p.HasScope(ScopeSessionsWrite)):
+		// Only a client-credentials token is a service: a user token that
+		// happens to carry a sessions:* scope stays a user.
 		return KindService
 	default:
 		return KindUser

@@ -43,7 +43,7 @@ func TestKind(t *testing.T) {
 		{"service read", serviceRead, auth.KindService},
 		{"service write", serviceWrite, auth.KindService},
 		{"service without scope", serviceNoScope, auth.KindService},
-		{"service by scope alone", serviceByScope, auth.KindService},
+		{"user token with a sessions scope is no service", serviceByScope, auth.KindUser},
 		{"user", user, auth.KindUser},
 		{"user without subject", userNoSubject, auth.KindUser},
 		{"empty principal", auth.Principal{}, auth.KindUser},

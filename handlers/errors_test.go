@@ -1,0 +1,125 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// failingStore is a real store whose List fails the way fail says.
+type failingStore struct {
+	session.Store
+	fail func() error
+}
+
+func (s failingStore) List(ctx context.Context, f session.Filter, p session.Page) (session.PageResult, error) {
+	if err := s.fail(); err != nil {
+		return session.PageResult{}, err
+	}
+	return s.Store.List(ctx, f, p)
+}
+
+// TestServerErrors checks that failures of the store answer without
+// internals, and that every 5xx is logged with the request id.
+func TestServerErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		fail   func() error
+		status int
+		detail string
+		logMsg string
+	}{
+		{"unexpected error", func() error { return errors.New("redisstore: list: WRONGTYPE secret-key-name") },
+			http.StatusInternalServerError, "Internal server error", "request failed"},
+		{"panic", func() error { panic("secret-key-name") },
+			http.StatusInternalServerError, "Internal server error", "panic"},
+		{"unavailable", func() error { return fmt.Errorf("redisstore: list: %w: dial secret-key-name", session.ErrUnavailable) },
+			http.StatusServiceUnavailable, "Session store unavailable", "request failed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			core, logs := observer.New(zap.InfoLevel)
+			e := newEnvWith(t, backends[0].client(t), envConfig{
+				log:  zap.New(core),
+				wrap: func(s session.Store) session.Store { return failingStore{Store: s, fail: tc.fail} },
+			})
+			r := e.do(t, req{Method: "GET", Path: pathAdmin, Token: e.token(t, superAdmin), Header: map[string]string{"X-Request-ID": "err-1"}})
+			if got := mustDetail(t, r, tc.status); got != tc.detail {
+				t.Errorf("detail: got %q, want %q", got, tc.detail)
+			}
+			if strings.Contains(string(r.Body), "secret") {
+				t.Errorf("body: got %s, want no internals", r.Body)
+			}
+			if got := r.Header.Get("X-Request-ID"); got != "err-1" {
+				t.Errorf("X-Request-ID: got %q, want err-1", got)
+			}
+			errs := logs.FilterMessage(tc.logMsg).FilterField(zap.String("request_id", "err-1")).All()
+			if len(errs) != 1 || errs[0].Level != zap.ErrorLevel {
+				t.Errorf("error logs with the request id: got %v, want one %q at error level", errs, tc.logMsg)
+			}
+			access := logs.FilterMessage("request").FilterField(zap.Int("status", tc.status)).FilterField(zap.String("request_id", "err-1")).Len()
+			if access != 1 {
+				t.Errorf("access log lines with status %d: got %d, want 1", tc.status, access)
+			}
+		})
+	}
+}
+
+// TestAccessLog checks the one line per request, and that no token reaches
+// the logs, whatever the outcome.
+func TestAccessLog(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	e := newEnvWith(t, backends[0].client(t), envConfig{log: zap.New(core)})
+	e.seedWorld(t)
+	logs.TakeAll()
+	good := e.token(t, superAdmin)
+	r := e.do(t, req{Method: "GET", Path: pathAdmin + "/t1-u2", Token: good, Header: map[string]string{"X-Request-ID": "log-1"}})
+	mustStatus(t, r, http.StatusOK)
+	bad := good[:len(good)-4] + "AAAA"
+	mustStatus(t, e.get(t, pathAdmin, bad), http.StatusUnauthorized)
+
+	entries := logs.All()
+	if len(entries) != 2 {
+		t.Fatalf("log lines: got %d (%v), want 2", len(entries), entries)
+	}
+	got := entries[0].ContextMap()
+	delete(got, "latency")
+	want := map[string]any{
+		"request_id": "log-1", "method": "GET", "route": "/api/v1/admin/sessions/:session_id",
+		"status": int64(200), "tenant_id": "T1",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("access log fields: got %v, want %v and a latency", got, want)
+	}
+	if _, ok := entries[0].ContextMap()["latency"]; !ok {
+		t.Errorf("access log: no latency")
+	}
+	for _, en := range entries {
+		line := en.Message + fmt.Sprint(en.ContextMap())
+		if strings.Contains(line, good) || strings.Contains(line, bad) || strings.Contains(line, strings.Split(good, ".")[1]) {
+			t.Errorf("log line %q contains a token", line)
+		}
+	}
+}
+
+// TestRouterDefaults builds the router with a zero DeviceOf and MaxLifetime:
+// creating a session must still work (device "unknown", SPEC's 720h bound).
+func TestRouterDefaults(t *testing.T) {
+	e := newEnvWith(t, backends[0].client(t), envConfig{bare: true})
+	tok := e.token(t, serviceWrite)
+	r := e.post(t, pathInternal, tok, map[string]any{"user_id": "u1", "tenant_id": "T1", "ttl_seconds": 3600, "user_agent": "curl/8.5.0"})
+	mustStatus(t, r, http.StatusCreated)
+	if got := mustDecode[envelope[sessionJSON]](t, r).Data.DeviceType; got == nil || *got != "unknown" {
+		t.Errorf("device_type: got %v, want unknown", got)
+	}
+	r = e.post(t, pathInternal, tok, map[string]any{"user_id": "u1", "tenant_id": "T1", "ttl_seconds": 721 * 3600})
+	mustValidationAt(t, r, "less_than_equal", "body", "ttl_seconds")
+}
