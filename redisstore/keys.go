@@ -43,10 +43,11 @@ func (k keys) revoked(t time.Time) string {
 	return "st:" + k.tag + ":r:" + t.UTC().Format("2006010215")
 }
 
-func pointerKey(sid string) string           { return "sid:{" + sid + "}" }
-func userTenantsKey(uid string) string       { return "ut:{u:" + uid + "}" }
-func partnerTenantsKey(pid string) string    { return "pt:{p:" + pid + "}" }
-func partnerViewKey(pid string) string       { return "ix:{p:" + pid + "}" }
+func pointerKey(sid string) string        { return "sid:{" + sid + "}" }
+func userTenantsKey(uid string) string    { return "ut:{u:" + uid + "}" }
+func partnerTenantsKey(pid string) string { return "pt:{p:" + pid + "}" }
+func partnerViewKey(pid string) string    { return "ix:{p:" + pid + "}" }
+
 // viewMember is "<sid>!<T>": '!' sorts below every id character, so members
 // with equal scores order by session id exactly as in a tenant index.
 func viewMember(tenantID, sid string) string { return sid + "!" + tenantID }
