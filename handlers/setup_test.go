@@ -16,6 +16,7 @@ import (
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
@@ -100,6 +101,10 @@ type envConfig struct {
 	wrap func(session.Store) session.Store
 	// bare leaves DeviceOf and MaxLifetime unset, to test the router's defaults.
 	bare bool
+	// retention is the event stream's retention (default 100000).
+	retention int64
+	// activity is Deps.ActivityInterval.
+	activity time.Duration
 }
 
 // newEnv builds the real router (handlers.New) on an empty database of b.
@@ -118,17 +123,27 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 	}
 	tb.Cleanup(v.Close)
 	e := &env{rdb: rdb, now: time.Now().UTC().Truncate(time.Millisecond), iss: cfg.issuer, aud: cfg.audience}
-	var store session.Store = redisstore.New(rdb, redisstore.Options{})
+	rs := redisstore.New(rdb, redisstore.Options{EventRetention: cfg.retention})
+	var store session.Store = rs
 	if cfg.wrap != nil {
 		store = cfg.wrap(store)
 	}
+	broker := events.NewBroker(rs, 200*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { broker.Run(ctx, nil); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
 	d := handlers.Deps{
-		Store:       store,
-		Verifier:    v,
-		Log:         cfg.log,
-		MaxLifetime: maxLifetime,
-		DeviceOf:    device.Classify,
-		Now:         func() time.Time { return e.now },
+		Store:            store,
+		Verifier:         v,
+		Log:              cfg.log,
+		MaxLifetime:      maxLifetime,
+		DeviceOf:         device.Classify,
+		Now:              func() time.Time { return e.now },
+		Events:           rs,
+		Broker:           broker,
+		KeepAlive:        150 * time.Millisecond,
+		ActivityInterval: cfg.activity,
 	}
 	if cfg.bare {
 		d.MaxLifetime, d.DeviceOf = 0, nil

@@ -1,0 +1,132 @@
+package handlers_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessiond/sessiond/pkg/auth"
+)
+
+const pathVerify = "/api/v1/auth/verify"
+
+func TestVerify(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		e.seedWorld(t)
+		live := auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "t1-u1-a"}
+		noTenant := auth.MintOptions{Subject: "u1", SessionID: "t1-u1-a"}
+		forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": "u1", "tenant_id": "T1", "sid": "t1-u1-a", "exp": time.Now().Add(time.Hour).Unix(),
+		}).SignedString([]byte("another-secret-another-secret-0123"))
+		expired := live
+		expired.TTL = -time.Minute
+		cases := []struct {
+			name   string
+			method string
+			path   string
+			token  string
+			status int
+			reason string
+		}{
+			{"live session", http.MethodGet, pathVerify, e.token(t, live), http.StatusOK, ""},
+			{"token without tenant uses the id pointer", http.MethodGet, pathVerify, e.token(t, noTenant), http.StatusOK, ""},
+			{"any method (nginx, Traefik)", http.MethodPost, pathVerify, e.token(t, live), http.StatusOK, ""},
+			{"HEAD", http.MethodHead, pathVerify, e.token(t, live), http.StatusOK, ""},
+			{"Envoy appends the original path", http.MethodGet, pathVerify + "/app/orders?x=1", e.token(t, live), http.StatusOK, ""},
+			{"no token", http.MethodGet, pathVerify, "", http.StatusUnauthorized, "missing bearer token"},
+			{"token without sid", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1"}), http.StatusUnauthorized, "token has no valid sid"},
+			{"malformed sid", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "a b"}), http.StatusUnauthorized, "token has no valid sid"},
+			{"sub is not the session's user", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u2", TenantID: "T1", SessionID: "t1-u1-a"}), http.StatusUnauthorized, "session belongs to another user"},
+			{"token names another tenant", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T2", SessionID: "t1-u1-a"}), http.StatusUnauthorized, "session revoked or expired"},
+			{"unknown session", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "nope"}), http.StatusUnauthorized, "session revoked or expired"},
+			{"wrongly signed", http.MethodGet, pathVerify, forged, http.StatusUnauthorized, "signature invalid"},
+			{"expired token", http.MethodGet, pathVerify, e.token(t, expired), http.StatusUnauthorized, "token expired"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.do(t, req{Method: tc.method, Path: tc.path, Token: tc.token})
+				if r.Code != tc.status {
+					t.Fatalf("status: got %d, want %d (%s)", r.Code, tc.status, r.Body)
+				}
+				if tc.status == http.StatusOK {
+					want := map[string]string{"X-Session-Id": "t1-u1-a", "X-User-Id": "u1", "X-Tenant-Id": "T1", "X-Partner-Id": "P1"}
+					for k, v := range want {
+						if got := r.Header.Get(k); got != v {
+							t.Errorf("%s: got %q, want %q", k, got, v)
+						}
+					}
+					return
+				}
+				wa := r.Header.Get("WWW-Authenticate")
+				if !strings.HasPrefix(wa, "Bearer ") || !strings.Contains(wa, tc.reason) {
+					t.Errorf("WWW-Authenticate: got %q, want Bearer with %q", wa, tc.reason)
+				}
+				for _, h := range []string{"X-Session-Id", "X-User-Id", "X-Tenant-Id"} {
+					if got := r.Header.Get(h); got != "" {
+						t.Errorf("refused verify leaked %s=%q", h, got)
+					}
+				}
+			})
+		}
+		// Revocation is seen by the very next verify.
+		mustStatus(t, e.del(t, pathAdmin+"/t1-u1-a", e.token(t, superAdmin)), http.StatusNoContent)
+		r := e.do(t, req{Method: http.MethodGet, Path: pathVerify, Token: e.token(t, live)})
+		mustStatus(t, r, http.StatusUnauthorized)
+	})
+}
+
+// TestVerifyFailsClosed: with Redis unreachable, verify answers 503, never 200.
+func TestVerifyFailsClosed(t *testing.T) {
+	e := newEnvWith(t, mustFastFailClient(t, mustClosedAddr(t)), envConfig{})
+	r := e.do(t, req{Method: http.MethodGet, Path: pathVerify, Token: e.token(t, userU1)})
+	mustStatus(t, r, http.StatusServiceUnavailable)
+	if r.Header.Get("X-User-Id") != "" {
+		t.Errorf("a failed verify carried X-User-Id")
+	}
+}
+
+// TestVerifyRecordsActivityThrottled: verify writes last_activity_at at most
+// once per interval per session.
+func TestVerifyRecordsActivityThrottled(t *testing.T) {
+	e := newEnvWith(t, realRedis.NewClient(t), envConfig{activity: time.Minute})
+	e.seedWorld(t)
+	tok := e.token(t, userU1)
+	start := e.now
+	lastActivity := func() string {
+		r := e.get(t, pathAdmin+"/t1-u1-a", e.token(t, superAdmin))
+		mustStatus(t, r, http.StatusOK)
+		v, _ := mustDecode[envelope[map[string]any]](t, r).Data["last_activity_at"].(string)
+		return v
+	}
+	steps := []struct {
+		at   time.Duration
+		want time.Duration // expected last_activity_at offset; -1 = none
+	}{
+		{30 * time.Second, -1},              // within the interval of creation
+		{61 * time.Second, 61 * time.Second}, // first write
+		{90 * time.Second, 61 * time.Second}, // throttled
+		{100 * time.Second, 61 * time.Second},
+		{122 * time.Second, 122 * time.Second}, // next interval
+	}
+	for _, st := range steps {
+		e.now = start.Add(st.at)
+		mustStatus(t, e.do(t, req{Method: http.MethodGet, Path: pathVerify, Token: tok}), http.StatusOK)
+		want := ""
+		if st.want >= 0 {
+			want = wt(start.Add(st.want))
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		got := lastActivity()
+		for got != want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			got = lastActivity()
+		}
+		if got != want {
+			t.Fatalf("after verify at +%v: last_activity_at %q, want %q", st.at, got, want)
+		}
+	}
+}
