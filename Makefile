@@ -20,6 +20,11 @@ check-tools:
 	  echo "  sudo apt-get install -y redis-server   # Debian/Ubuntu" >&2; \
 	  echo "  brew install redis                     # macOS" >&2; \
 	  exit 1; }
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  echo "error: nginx is not installed; the gateway end-to-end tests (e2e/) run a real one." >&2; \
+	  echo "Install it:" >&2; \
+	  echo "  sudo apt-get install -y nginx          # Debian/Ubuntu" >&2; \
+	  exit 1; }
 	@command -v $(GO) >/dev/null 2>&1 || { \
 	  echo "error: $(GO) is not on PATH; install Go 1.26 (https://go.dev/dl/) or add /usr/local/go/bin to PATH." >&2; \
 	  exit 1; }

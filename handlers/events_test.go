@@ -129,7 +129,7 @@ func (e *env) serve(tb testing.TB) string {
 }
 
 func TestEventsAccess(t *testing.T) {
-	e := newEnv(t, backends[0])
+	e := newEnvWith(t, backends[0].client(t), envConfig{events: true})
 	url := e.serve(t)
 	cases := []struct {
 		name   string
@@ -161,7 +161,7 @@ func TestEventsAccess(t *testing.T) {
 
 func TestEventsFollowAndResume(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
+		e := newEnvWith(t, b.client(t), envConfig{events: true})
 		e.seedWorld(t)
 		url := e.serve(t)
 		svc := e.token(t, serviceRead)
@@ -218,7 +218,7 @@ func TestEventsFollowAndResume(t *testing.T) {
 // TestEventsSlowFollowerLosesNothing: a follower that reads slowly gets every
 // event, in order, while another keeps up.
 func TestEventsSlowFollowerLosesNothing(t *testing.T) {
-	e := newEnv(t, backends[0])
+	e := newEnvWith(t, backends[0].client(t), envConfig{events: true})
 	url := e.serve(t)
 	svc := e.token(t, serviceRead)
 	fast := follow(t, url, svc, "")
@@ -254,7 +254,7 @@ func TestEventsSlowFollowerLosesNothing(t *testing.T) {
 // TestEventsResetAfterTrim: resuming from an id older than retention gets a
 // reset event first, so the follower drops what it cached.
 func TestEventsResetAfterTrim(t *testing.T) {
-	e := newEnvWith(t, realRedis.NewClient(t), envConfig{retention: 10})
+	e := newEnvWith(t, realRedis.NewClient(t), envConfig{retention: 10, events: true})
 	url := e.serve(t)
 	svc := e.token(t, serviceRead)
 	for i := 0; i < 250; i++ {
@@ -274,7 +274,7 @@ func TestEventsResetAfterTrim(t *testing.T) {
 // TestRevokeToEventLatency measures revoke-to-event latency on loopback
 // (figures in the log; no wall-clock assertion).
 func TestRevokeToEventLatency(t *testing.T) {
-	e := newEnv(t, backends[0])
+	e := newEnvWith(t, backends[0].client(t), envConfig{events: true})
 	url := e.serve(t)
 	s := follow(t, url, e.token(t, serviceRead), "")
 	time.Sleep(100 * time.Millisecond)

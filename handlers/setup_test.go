@@ -105,6 +105,9 @@ type envConfig struct {
 	retention int64
 	// activity is Deps.ActivityInterval.
 	activity time.Duration
+	// events serves the revocation stream (a broker per env costs a blocking
+	// Redis read, so only the stream tests ask for one).
+	events bool
 }
 
 // newEnv builds the real router (handlers.New) on an empty database of b.
@@ -128,11 +131,14 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 	if cfg.wrap != nil {
 		store = cfg.wrap(store)
 	}
-	broker := events.NewBroker(rs, 200*time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { broker.Run(ctx, nil); close(done) }()
-	tb.Cleanup(func() { cancel(); <-done })
+	var broker *events.Broker
+	if cfg.events {
+		broker = events.NewBroker(rs, 200*time.Millisecond)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { broker.Run(ctx, nil); close(done) }()
+		tb.Cleanup(func() { cancel(); <-done })
+	}
 	d := handlers.Deps{
 		Store:            store,
 		Verifier:         v,

@@ -22,7 +22,9 @@ import (
 func (a *api) verify(c *gin.Context) {
 	raw, ok := bearer(c.GetHeader("Authorization"))
 	if !ok {
-		verifyDenied(c, "missing bearer token")
+		// RFC 6750 §3.1: no error code when no credentials were sent.
+		c.Header("WWW-Authenticate", "Bearer")
+		detail(c, http.StatusUnauthorized, "missing bearer token")
 		return
 	}
 	p, err := a.Verifier.Verify(c, raw)

@@ -1,0 +1,44 @@
+// Package e2e runs sessiond behind real gateways: the shipped nginx snippet
+// (deploy/gateways/nginx/sessiond.conf) in a real nginx, in front of a test
+// application, with sessiond served in-process on a real redis-server. It
+// also checks that the shipped Traefik and Envoy files parse and say what the
+// README promises.
+//
+// Missing nginx or redis-server fails the tests with an install hint; they
+// never skip.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testredis"
+)
+
+// sharedRedis serves the tests that do not stop Redis, one database each.
+var sharedRedis *testredis.Server
+
+func TestMain(m *testing.M) {
+	// The outage tests make go-redis log every refused dial; the tests check
+	// what sessiond answers instead.
+	redis.SetLogger(quiet{})
+	srv, err := testredis.StartMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sharedRedis = srv
+	code := m.Run()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}

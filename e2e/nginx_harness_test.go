@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nginxInstallHint ends every error about a missing nginx.
+const nginxInstallHint = "install it with `apt-get install -y nginx` (Debian/Ubuntu; it includes the auth_request module)"
+
+// shippedNginxConf is the snippet deploy/gateways/README.md tells users to
+// install; the tests run exactly this file, with addresses substituted.
+const shippedNginxConf = "../deploy/gateways/nginx/sessiond.conf"
+
+// The lines of the shipped snippet the tests replace, each exactly once.
+const (
+	confSessiondLine = "server sessiond:8080;"
+	confAppLine      = "server app:8000;"
+	confListenLine   = "listen 80;"
+)
+
+// renderNginxConf returns the shipped snippet with sessiond, the application
+// and the listen address replaced by the given loopback addresses.
+func renderNginxConf(t *testing.T, sessiondAddr, appAddr, listenAddr string) string {
+	t.Helper()
+	b, err := os.ReadFile(shippedNginxConf)
+	if err != nil {
+		t.Fatalf("read the shipped nginx snippet: %v", err)
+	}
+	conf := string(b)
+	for _, r := range []struct{ old, new string }{
+		{confSessiondLine, "server " + sessiondAddr + ";"},
+		{confAppLine, "server " + appAddr + ";"},
+		{confListenLine, "listen " + listenAddr + ";"},
+	} {
+		if n := strings.Count(conf, r.old); n != 1 {
+			t.Fatalf("%s has %q %d times, want once: keep the e2e-marked lines in step with e2e/nginx_harness_test.go", shippedNginxConf, r.old, n)
+		}
+		conf = strings.Replace(conf, r.old, r.new, 1)
+	}
+	return conf
+}
+
+// nginxPath finds the nginx binary; Debian installs it in /usr/sbin, which
+// is not on every user's PATH.
+func nginxPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	t.Fatalf("nginx not found in PATH or /usr/sbin: %s", nginxInstallHint)
+	return ""
+}
+
+// nginx is a running nginx master process.
+type nginx struct {
+	URL    string
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan struct{}
+}
+
+// startNginx runs the shipped snippet in a real nginx, in front of appAddr,
+// asking sessiondAddr. It is stopped when the test ends.
+func startNginx(t *testing.T, sessiondAddr, appAddr string) *nginx {
+	t.Helper()
+	bin := nginxPath(t)
+	const attempts = 5
+	for i := 1; ; i++ {
+		n, err := launchNginx(t, bin, sessiondAddr, appAddr)
+		if err == nil {
+			return n
+		}
+		if !errors.Is(err, errPortTaken) || i == attempts {
+			t.Fatalf("%v", err)
+		}
+	}
+}
+
+var errPortTaken = errors.New("port taken")
+
+func launchNginx(t *testing.T, bin, sessiondAddr, appAddr string) (*nginx, error) {
+	t.Helper()
+	dir := t.TempDir()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	site := filepath.Join(dir, "sessiond.conf")
+	if err := os.WriteFile(site, []byte(renderNginxConf(t, sessiondAddr, appAddr, listen)), 0o644); err != nil {
+		return nil, err
+	}
+	// The main file stands for the distribution's nginx.conf: it includes
+	// the snippet in the http context and keeps every path inside dir.
+	main := fmt.Sprintf(`events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[2]s;
+}
+`, dir, site)
+	mainPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(mainPath, []byte(main), 0o644); err != nil {
+		return nil, err
+	}
+	global := fmt.Sprintf("daemon off; master_process on; worker_processes 2; pid %s/nginx.pid; error_log stderr notice;", dir)
+	if os.Geteuid() == 0 {
+		// As root, workers would switch to "nobody", who cannot enter the
+		// test's private temporary directory.
+		global += " user root;"
+	}
+	n := &nginx{
+		URL:    "http://" + listen,
+		cmd:    exec.Command(bin, "-p", dir+"/", "-c", mainPath, "-e", "stderr", "-g", global),
+		out:    &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	n.cmd.SysProcAttr = sysProcAttr()
+	n.cmd.WaitDelay = time.Second
+	if err := n.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() {
+		_ = n.cmd.Wait()
+		close(n.exited)
+	}()
+	if err := n.waitReady(listen); err != nil {
+		n.stop()
+		return nil, err
+	}
+	t.Cleanup(func() {
+		n.stop()
+		if t.Failed() {
+			t.Logf("nginx output:\n%s", n.out.String())
+		}
+	})
+	return n, nil
+}
+
+// waitReady waits until nginx accepts connections, or fails with its output.
+func (n *nginx) waitReady(addr string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-n.exited:
+			out := n.out.String()
+			if strings.Contains(out, "Address already in use") {
+				return fmt.Errorf("nginx on %s: %w", addr, errPortTaken)
+			}
+			return fmt.Errorf("nginx exited before listening on %s; output:\n%s", addr, out)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nginx did not listen on %s within 5s; output:\n%s", addr, n.out.String())
+		}
+	}
+}
+
+// stop ends nginx (SIGTERM to its process group, then SIGKILL) and waits
+// until the master is reaped; the master reaps its workers before it exits.
+func (n *nginx) stop() {
+	pgid := n.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-n.exited
+	}
+}
+
+// get sends a request through nginx.
+func (n *nginx) get(t *testing.T, path, token string, header ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, n.URL+path, nil)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return do(t, req)
+}
+
+// app is the protected application: it answers 200 with the identity
+// headers it received, as JSON, and counts the requests that reached it.
+type app struct {
+	URL  string
+	Addr string
+	hits atomic.Int64
+}
+
+// seen is what the application answers.
+type seen struct {
+	Path      string `json:"path"`
+	SessionID string `json:"x_session_id"`
+	UserID    string `json:"x_user_id"`
+	TenantID  string `json:"x_tenant_id"`
+	PartnerID string `json:"x_partner_id"`
+	// HasPartner tells an absent X-Partner-Id from an empty one.
+	HasPartner bool   `json:"has_partner"`
+	RequestID  string `json:"x_request_id"`
+}
+
+func startApp(t *testing.T) *app {
+	t.Helper()
+	a := &app{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.hits.Add(1)
+		_, hasPartner := r.Header["X-Partner-Id"]
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(seen{
+			Path:       r.URL.Path,
+			SessionID:  r.Header.Get("X-Session-Id"),
+			UserID:     r.Header.Get("X-User-Id"),
+			TenantID:   r.Header.Get("X-Tenant-Id"),
+			PartnerID:  r.Header.Get("X-Partner-Id"),
+			HasPartner: hasPartner,
+			RequestID:  r.Header.Get("X-Request-Id"),
+		})
+	}))
+	t.Cleanup(srv.Close)
+	a.URL, a.Addr = srv.URL, srv.Listener.Addr().String()
+	return a
+}
+
+// freePort asks the kernel for a free loopback port. Another process may take
+// it before the caller binds it; callers retry on errPortTaken.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// syncBuffer collects a child's output, bounded to its last 64 KiB.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - 64<<10; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
