@@ -65,7 +65,7 @@ func fail(c *gin.Context, err error) {
 		c.Header("WWW-Authenticate", "Bearer")
 		detail(c, http.StatusUnauthorized, "Not authenticated")
 	case errors.Is(err, auth.ErrInvalidToken):
-		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+		c.Header("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+reason(err)+`"`)
 		detail(c, http.StatusUnauthorized, "Invalid token: "+reason(err))
 	case errors.Is(err, auth.ErrForbidden):
 		detail(c, http.StatusForbidden, "Forbidden")

@@ -73,15 +73,21 @@ func (s *Store) EventsAfter(ctx context.Context, afterID string, n int, wait tim
 	return out, nil
 }
 
-// checkRetained fails with ErrEventsTrimmed when afterID is older than the
-// oldest retained event: what followed it may have been trimmed. (It errs on
-// the safe side when afterID is exactly the event before the oldest.)
+// checkRetained fails with ErrEventsTrimmed when the log cannot vouch for
+// what follows afterID: afterID is older than the oldest retained event
+// (entries may have been trimmed; it errs on the safe side when afterID is
+// exactly the event before the oldest), or newer than the newest one, or the
+// log is empty (Redis lost its data, or a failover promoted a replica that
+// had not seen those events; new events could get lower ids and be skipped).
 func (s *Store) checkRetained(ctx context.Context, afterID string) error {
-	msgs, err := s.rdb.XRangeN(ctx, eventsKey, "-", "+", 1).Result()
-	if err != nil {
-		return wrap("events: first", err)
+	pipe := s.rdb.Pipeline()
+	first := pipe.XRangeN(ctx, eventsKey, "-", "+", 1)
+	last := pipe.XRevRangeN(ctx, eventsKey, "+", "-", 1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap("events: bounds", err)
 	}
-	if len(msgs) > 0 && compareIDs(afterID, msgs[0].ID) < 0 {
+	f, l := first.Val(), last.Val()
+	if len(f) == 0 || len(l) == 0 || compareIDs(afterID, f[0].ID) < 0 || compareIDs(afterID, l[0].ID) > 0 {
 		return session.ErrEventsTrimmed
 	}
 	return nil

@@ -114,3 +114,23 @@ func TestEventsTrimmed(t *testing.T) {
 		t.Errorf("malformed id: got %v, want ErrEventsTrimmed", err)
 	}
 }
+
+// TestEventsResumeBeyondTheLog: a resume id the log does not hold (newer than
+// its newest event, or any id on an empty log: data lost, or a failover to a
+// replica that missed events) cannot be vouched for.
+func TestEventsResumeBeyondTheLog(t *testing.T) {
+	rdb := srv.NewClient(t)
+	ctx := context.Background()
+	st := New(rdb, Options{})
+	if _, err := st.EventsAfter(ctx, "1700000000000-0", 10, 0); !errors.Is(err, session.ErrEventsTrimmed) {
+		t.Errorf("empty log: got %v, want ErrEventsTrimmed", err)
+	}
+	s := newSession("t1", "", "u1", time.Hour)
+	mustCreate(t, st, s)
+	if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "t1"}, IDs: []string{s.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EventsAfter(ctx, "99999999999999-0", 10, 0); !errors.Is(err, session.ErrEventsTrimmed) {
+		t.Errorf("id beyond the newest: got %v, want ErrEventsTrimmed", err)
+	}
+}
