@@ -79,12 +79,20 @@ func (a *api) adminRevokeAll(c *gin.Context) {
 		return
 	}
 	f, empty := auth.NarrowFilter(p, f)
-	var revoked []session.Revoked
-	if !empty {
-		if revoked, err = a.Store.Revoke(c, session.Revocation{Filter: f, Reason: "admin_revoke_all", Actor: p.Subject}); err != nil {
-			fail(c, err)
-			return
-		}
+	if empty {
+		respond(c, http.StatusOK, toRevokeResponse(nil))
+		return
+	}
+	a.revokeAndRespond(c, session.Revocation{Filter: f, Reason: "admin_revoke_all", Actor: p.Subject})
+}
+
+// revokeAndRespond runs a revocation and answers {data: {revoked_count,
+// session_ids}}.
+func (a *api) revokeAndRespond(c *gin.Context, r session.Revocation) {
+	revoked, err := a.Store.Revoke(c, r)
+	if err != nil {
+		fail(c, err)
+		return
 	}
 	respond(c, http.StatusOK, toRevokeResponse(revoked))
 }

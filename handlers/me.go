@@ -41,14 +41,9 @@ func (a *api) meRevokeAll(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	revoked, err := a.Store.Revoke(c, session.Revocation{
+	a.revokeAndRespond(c, session.Revocation{
 		Filter: own(p), ExceptID: p.SessionID, Reason: "user_revoke_others", Actor: p.Subject,
 	})
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	respond(c, http.StatusOK, toRevokeResponse(revoked))
 }
 
 // meRevoke: DELETE /api/v1/me/sessions/{session_id} revokes one of the

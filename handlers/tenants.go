@@ -42,6 +42,18 @@ func (a *api) tenantScope(c *gin.Context, v *ValidationError, access auth.Access
 	return p, tenantID, true
 }
 
+// tenantOnly is tenantScope for routes whose only input is the tenant id: a
+// bad one answers 422 at once.
+func (a *api) tenantOnly(c *gin.Context, access auth.Access) (auth.Principal, string, bool) {
+	var v ValidationError
+	p, tenantID, ok := a.tenantScope(c, &v, access)
+	if ok && len(v) > 0 {
+		fail(c, v)
+		return p, "", false
+	}
+	return p, tenantID, ok
+}
+
 // tenantList: GET /api/v1/tenants/{tenant_id}/sessions
 func (a *api) tenantList(c *gin.Context) {
 	var v ValidationError
@@ -84,34 +96,18 @@ func (a *api) listPage(c *gin.Context, v *ValidationError, p auth.Principal, f s
 
 // tenantRevokeAll: POST /api/v1/tenants/{tenant_id}/sessions/revoke-all
 func (a *api) tenantRevokeAll(c *gin.Context) {
-	var v ValidationError
-	p, tenantID, ok := a.tenantScope(c, &v, auth.Write)
-	if !ok {
-		return
+	p, tenantID, ok := a.tenantOnly(c, auth.Write)
+	if ok {
+		a.revokeAndRespond(c, session.Revocation{
+			Filter: session.Filter{TenantID: tenantID}, Reason: "tenant_revoke_all", Actor: p.Subject,
+		})
 	}
-	if err := v.err(); err != nil {
-		fail(c, err)
-		return
-	}
-	revoked, err := a.Store.Revoke(c, session.Revocation{
-		Filter: session.Filter{TenantID: tenantID}, Reason: "tenant_revoke_all", Actor: p.Subject,
-	})
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	respond(c, http.StatusOK, toRevokeResponse(revoked))
 }
 
 // tenantStats: GET /api/v1/tenants/{tenant_id}/sessions/stats
 func (a *api) tenantStats(c *gin.Context) {
-	var v ValidationError
-	_, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	_, tenantID, ok := a.tenantOnly(c, auth.Read)
 	if !ok {
-		return
-	}
-	if err := v.err(); err != nil {
-		fail(c, err)
 		return
 	}
 	st, err := a.Store.Stats(c, tenantID)
@@ -156,12 +152,7 @@ func (a *api) tenantUserRevoke(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	revoked, err := a.Store.Revoke(c, r)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	respond(c, http.StatusOK, toRevokeResponse(revoked))
+	a.revokeAndRespond(c, r)
 }
 
 // tenantGet: GET /api/v1/tenants/{tenant_id}/sessions/{session_id}
