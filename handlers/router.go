@@ -78,6 +78,7 @@ func New(d Deps) *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
+	registerDocs(r)
 
 	// Forward-auth answers whatever method the gateway forwards, and Envoy's
 	// ext_authz appends the original path to the prefix.
