@@ -90,6 +90,7 @@ func (a *api) adminRevokeAll(c *gin.Context) {
 // session_ids}}.
 func (a *api) revokeAndRespond(c *gin.Context, r session.Revocation) {
 	revoked, err := a.Store.Revoke(c, r)
+	a.Metrics.Revoked(r.Reason, len(revoked))
 	if err != nil {
 		fail(c, err)
 		return
@@ -145,6 +146,7 @@ func (a *api) revokeOne(c *gin.Context, p auth.Principal, tenantID, id, reason s
 	revoked, err := a.Store.Revoke(c, session.Revocation{
 		Filter: session.Filter{TenantID: tenantID}, IDs: []string{id}, Reason: reason, Actor: p.Subject,
 	})
+	a.Metrics.Revoked(reason, len(revoked))
 	if err == nil && len(revoked) == 0 {
 		err = session.ErrNotFound
 	}

@@ -85,6 +85,7 @@ func (a *api) events(c *gin.Context) {
 		}
 		for _, e := range evs {
 			writeEvent(w, e)
+			a.Metrics.EventDelivered(time.Since(e.RevokedAt))
 			last = e.ID
 		}
 		w.Flush()

@@ -76,6 +76,7 @@ func (a *api) meRevoke(c *gin.Context) {
 	}
 	f := session.Filter{TenantID: s.TenantID, UserID: p.Subject}
 	revoked, err := a.Store.Revoke(c, session.Revocation{Filter: f, IDs: []string{id}, Reason: "user_revoke", Actor: p.Subject})
+	a.Metrics.Revoked("user_revoke", len(revoked))
 	if err == nil && len(revoked) == 0 {
 		err = session.ErrNotFound
 	}

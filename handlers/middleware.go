@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/metrics"
 )
 
 // Gin context keys.
@@ -73,6 +74,26 @@ func requestContext(log *zap.Logger) gin.HandlerFunc {
 			fields = append(fields, zap.String("tenant_id", t))
 		}
 		ce.Write(fields...)
+	}
+}
+
+// instrument records every request's route template, method, status and
+// latency, and the requests in flight.
+func instrument(m *metrics.Metrics) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if m == nil {
+			c.Next()
+			return
+		}
+		start := time.Now()
+		m.InFlight(1)
+		defer m.InFlight(-1)
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.ObserveRequest(route, c.Request.Method, c.Writer.Status(), time.Since(start))
 	}
 }
 

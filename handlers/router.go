@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sessiond/sessiond/pkg/events"
+	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -37,6 +38,8 @@ type Deps struct {
 	// ActivityInterval, when positive, lets verify record activity at most
 	// once per interval per session.
 	ActivityInterval time.Duration
+	// Metrics, when set, records request metrics and is served at /metrics.
+	Metrics *metrics.Metrics
 }
 
 // DefaultMaxLifetime is SESSIOND_MAX_SESSION_LIFETIME's default.
@@ -72,13 +75,16 @@ func New(d Deps) *gin.Engine {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestContext(d.Log), recovery())
+	r.Use(instrument(d.Metrics), requestContext(d.Log), recovery())
 	r.NoRoute(func(c *gin.Context) { fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { fail(c, errNoMethod) })
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 	registerDocs(r)
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	}
 
 	// Forward-auth answers whatever method the gateway forwards, and Envoy's
 	// ext_authz appends the original path to the prefix.

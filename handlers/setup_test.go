@@ -17,6 +17,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/events"
+	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
@@ -105,6 +106,8 @@ type envConfig struct {
 	retention int64
 	// activity is Deps.ActivityInterval.
 	activity time.Duration
+	// metrics, when set, instruments the router and serves /metrics.
+	metrics *metrics.Metrics
 	// events serves the revocation stream (a broker per env costs a blocking
 	// Redis read, so only the stream tests ask for one).
 	events bool
@@ -150,6 +153,7 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 		Broker:           broker,
 		KeepAlive:        150 * time.Millisecond,
 		ActivityInterval: cfg.activity,
+		Metrics:          cfg.metrics,
 	}
 	if cfg.bare {
 		d.MaxLifetime, d.DeviceOf = 0, nil

@@ -27,8 +27,12 @@ import (
 	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/events"
+	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/redisstore"
 )
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -93,11 +97,19 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 	}
 	defer verifier.Close()
 
+	m := metrics.New(version)
+	redisstore.Instrument(rdb, m)
+	m.Pool(func() metrics.PoolStats {
+		var p metrics.PoolStats
+		p.Hits, p.Misses, p.Timeouts, p.TotalConns, p.IdleConns = redisstore.PoolStats(rdb)
+		return p
+	})
 	store := redisstore.New(rdb, redisstore.Options{
 		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		EventRetention: int64(cfg.EventRetention),
 	})
 	broker := events.NewBroker(store, time.Second)
+	m.Followers(broker.Followers)
 	// Event streams never end by themselves: they end when shutdown starts,
 	// while ordinary requests drain.
 	closing := make(chan struct{})
@@ -105,7 +117,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		ShuttingDown: closing,
 		Store:        store, Verifier: verifier, Log: log,
 		MaxLifetime: cfg.MaxSessionLifetime, DeviceOf: device.Classify,
-		Events: store, Broker: broker, ActivityInterval: cfg.ActivityInterval,
+		Events: store, Broker: broker, ActivityInterval: cfg.ActivityInterval, Metrics: m,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -136,6 +148,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 	go func() {
 		defer background.Done()
 		store.RunSweeper(bgCtx, cfg.SweepInterval, func(res redisstore.SweepResult, err error) {
+			m.Swept(err, res.Pruned)
 			if err != nil {
 				log.Warn("sweep failed", zap.Error(err))
 				return

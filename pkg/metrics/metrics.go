@@ -1,0 +1,183 @@
+// Package metrics holds sessiond's Prometheus metrics. Every label is drawn
+// from a bounded set (route templates, methods, statuses, Redis command
+// names, revocation reasons): never a session, user or tenant id.
+// A nil *Metrics is valid and records nothing, so tests and tools can leave
+// metrics out.
+package metrics
+
+import (
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+const ns = "sessiond"
+
+// Metrics is the set of sessiond's collectors, in its own registry.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	inFlight    prometheus.Gauge
+	redisDur    *prometheus.HistogramVec
+	redisErrors *prometheus.CounterVec
+	revocations *prometheus.CounterVec
+	eventLag    prometheus.Histogram
+	sweeps      *prometheus.CounterVec
+	pruned      prometheus.Counter
+}
+
+// New builds the metrics, with Go runtime, process and build information.
+func New(version string) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "http_requests_total", Help: "HTTP requests by route template, method and status.",
+	}, []string{"route", "method", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: "http_request_duration_seconds", Help: "HTTP request latency by route template and method.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method"})
+	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: ns, Name: "http_requests_in_flight", Help: "HTTP requests being served (event streams included).",
+	})
+	m.redisDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: "redis_command_duration_seconds", Help: "Redis command (or pipeline) latency by command name.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"command"})
+	m.redisErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "redis_errors_total", Help: "Redis commands that failed (redis.Nil is no failure), by command name.",
+	}, []string{"command"})
+	m.revocations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "revocations_total", Help: "Sessions revoked, by reason.",
+	}, []string{"reason"})
+	m.eventLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: ns, Name: "event_delivery_lag_seconds", Help: "Time from a revocation to its event being written to a follower.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300},
+	})
+	m.sweeps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "sweeps_total", Help: "Background index sweeps, by result (ok, error).",
+	}, []string{"result"})
+	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: ns, Name: "sweep_pruned_total", Help: "Expired index members the sweeps removed.",
+	})
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: ns, Name: "build_info", Help: "Build information; the value is always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.redisDur, m.redisErrors, m.revocations,
+		m.eventLag, m.sweeps, m.pruned, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Registry is where the metrics live (tests gather from it).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveRequest records one finished HTTP request.
+func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// InFlight adds delta to the requests being served.
+func (m *Metrics) InFlight(delta float64) {
+	if m != nil {
+		m.inFlight.Add(delta)
+	}
+}
+
+// ObserveRedis records one Redis command or pipeline.
+func (m *Metrics) ObserveRedis(command string, d time.Duration, failed bool) {
+	if m == nil {
+		return
+	}
+	m.redisDur.WithLabelValues(command).Observe(d.Seconds())
+	if failed {
+		m.redisErrors.WithLabelValues(command).Inc()
+	}
+}
+
+// Revoked counts n sessions revoked for reason.
+func (m *Metrics) Revoked(reason string, n int) {
+	if m != nil && n > 0 {
+		m.revocations.WithLabelValues(reason).Add(float64(n))
+	}
+}
+
+// EventDelivered records how long after its revocation an event reached a
+// follower.
+func (m *Metrics) EventDelivered(lag time.Duration) {
+	if m != nil {
+		m.eventLag.Observe(lag.Seconds())
+	}
+}
+
+// Swept records one background sweep.
+func (m *Metrics) Swept(err error, pruned int64) {
+	if m == nil {
+		return
+	}
+	if err != nil {
+		m.sweeps.WithLabelValues("error").Inc()
+		return
+	}
+	m.sweeps.WithLabelValues("ok").Inc()
+	m.pruned.Add(float64(pruned))
+}
+
+// Followers exposes the number of live event-stream followers.
+func (m *Metrics) Followers(count func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: ns, Name: "event_followers", Help: "Live followers of the revocation event stream.",
+	}, func() float64 { return float64(count()) }))
+}
+
+// PoolStats is what the Redis connection pool reports.
+type PoolStats struct {
+	Hits, Misses, Timeouts uint32
+	TotalConns, IdleConns  uint32
+}
+
+// Pool exposes the Redis connection pool's statistics.
+func (m *Metrics) Pool(stats func() PoolStats) {
+	m.reg.MustRegister(&poolCollector{stats: stats})
+}
+
+type poolCollector struct{ stats func() PoolStats }
+
+var (
+	poolHits     = prometheus.NewDesc(ns+"_redis_pool_hits_total", "Times a free connection was found in the pool.", nil, nil)
+	poolMisses   = prometheus.NewDesc(ns+"_redis_pool_misses_total", "Times no free connection was in the pool.", nil, nil)
+	poolTimeouts = prometheus.NewDesc(ns+"_redis_pool_timeouts_total", "Times waiting for a connection timed out.", nil, nil)
+	poolConns    = prometheus.NewDesc(ns+"_redis_pool_connections", "Connections in the pool, by state.", []string{"state"}, nil)
+)
+
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolHits
+	ch <- poolMisses
+	ch <- poolTimeouts
+	ch <- poolConns
+}
+
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := p.stats()
+	ch <- prometheus.MustNewConstMetric(poolHits, prometheus.CounterValue, float64(s.Hits))
+	ch <- prometheus.MustNewConstMetric(poolMisses, prometheus.CounterValue, float64(s.Misses))
+	ch <- prometheus.MustNewConstMetric(poolTimeouts, prometheus.CounterValue, float64(s.Timeouts))
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.TotalConns), "total")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns), "idle")
+}
