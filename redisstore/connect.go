@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"time"
@@ -66,4 +67,16 @@ func Connect(o ConnectOptions) (redis.UniversalClient, error) {
 	default:
 		return nil, fmt.Errorf("redisstore: unknown redis mode %q", o.Mode)
 	}
+}
+
+// SetLogger sends go-redis's own log lines (dial failures, reconnects) to
+// logf, so that every line the process writes has the same format.
+func SetLogger(logf func(msg string)) {
+	redis.SetLogger(printfLogger(logf))
+}
+
+type printfLogger func(msg string)
+
+func (l printfLogger) Printf(_ context.Context, format string, v ...any) {
+	l(fmt.Sprintf(format, v...))
 }

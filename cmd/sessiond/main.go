@@ -82,6 +82,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		cfg.HS256Secret = base64.RawURLEncoding.EncodeToString(devSecret)
 	}
 
+	redisstore.SetLogger(func(msg string) { log.Warn("redis client", zap.String("detail", msg)) })
 	rdb, closeStore, err := openRedis(cfg, log)
 	if err != nil {
 		return err
