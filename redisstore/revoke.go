@@ -62,9 +62,9 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 	base := []any{k.tag, ms(now), int(counterTTL.Seconds()), userID, r.ExceptID}
 	var out []session.Revoked
 	run := func(args ...any) (examined, kept int64, err error) {
-		res, err := s.runDurable(ctx, revokeScript, keys, append(append([]any{}, base...), args...)...)
-		if err != nil {
-			return 0, 0, wrap("revoke", err)
+		res, durErr := s.runDurable(ctx, revokeScript, keys, append(append([]any{}, base...), args...)...)
+		if res == nil {
+			return 0, 0, wrap("revoke", durErr)
 		}
 		if len(res) < 2 {
 			return 0, 0, fmt.Errorf("redisstore: revoke: short reply %d", len(res))
@@ -78,7 +78,13 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 			batch = append(batch, session.Revoked{ID: sid, UserID: uid, TenantID: tenantID, PartnerID: partnerID})
 		}
 		out = append(out, batch...)
-		return examined, kept, s.cleanupViews(ctx, k, now, tenantID, partnerID, batch, r)
+		// The batch is revoked on the primary even when too few replicas
+		// acknowledged it: its views, pointers and events still follow, then
+		// the shortfall is reported.
+		if err := s.cleanupViews(ctx, k, now, tenantID, partnerID, batch, r); err != nil {
+			return examined, kept, err
+		}
+		return examined, kept, wrap("revoke", durErr)
 	}
 
 	if len(r.IDs) > 0 {
@@ -139,7 +145,9 @@ func (s *Store) cleanupViews(ctx context.Context, k keys, now time.Time, tenantI
 
 // runDurable runs a script; when replicas are configured it sends WAIT on the
 // same connection right after it, so that an acknowledged revocation survives
-// a failover. On Cluster the connection is the master of the keys' slot.
+// a failover. On Cluster the connection is the master of the keys' slot. On a
+// replica shortfall it returns the script's reply and an error wrapping
+// session.ErrUnavailable.
 func (s *Store) runDurable(ctx context.Context, sc *redis.Script, keys []string, args ...any) ([]any, error) {
 	if s.wait <= 0 {
 		return sc.Run(ctx, s.rdb, keys, args...).Slice()
@@ -172,7 +180,7 @@ func (s *Store) runDurable(ctx context.Context, sc *redis.Script, keys []string,
 			return nil, err
 		}
 		if n < int64(s.wait) {
-			return nil, fmt.Errorf("%d of %d replicas acknowledged: %w", n, s.wait, session.ErrUnavailable)
+			return out, fmt.Errorf("%d of %d replicas acknowledged: %w", n, s.wait, session.ErrUnavailable)
 		}
 		return out, nil
 	}

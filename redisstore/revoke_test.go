@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"testing"
@@ -187,5 +188,33 @@ func TestStatsDoNotScan(t *testing.T) {
 		if strings.Contains(info, bad+":") {
 			t.Errorf("stats used %s:\n%s", bad, info)
 		}
+	}
+}
+
+// TestRevokeWaitShortfall: with WAIT asking for a replica that does not exist,
+// the revocation still happens on the primary, its event is still written,
+// and the caller is told it is not durable (ErrUnavailable).
+func TestRevokeWaitShortfall(t *testing.T) {
+	rdb := srv.NewClient(t)
+	ctx := context.Background()
+	st := New(rdb, Options{WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond})
+	s := newSession("t1", "p1", "u1", time.Hour)
+	mustCreate(t, st, s)
+	got, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "t1"}, IDs: []string{s.ID}, Reason: "admin_revoke"})
+	if !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("revoke without replicas: got %v, want ErrUnavailable", err)
+	}
+	if len(got) != 1 {
+		t.Errorf("revoked %d, want 1 (the primary applied it)", len(got))
+	}
+	if _, err := st.Get(ctx, s.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("session after the revoke: %v, want ErrNotFound", err)
+	}
+	evs, err := st.EventsAfter(ctx, "", 10, 0)
+	if err != nil || len(evs) != 1 || evs[0].SessionID != s.ID {
+		t.Errorf("events: %+v, %v; want the revocation of %s", evs, err, s.ID)
+	}
+	if n, _ := rdb.ZCard(ctx, globalViewKey).Result(); n != 0 {
+		t.Errorf("global view still holds %d members", n)
 	}
 }
