@@ -65,6 +65,11 @@ func (a *api) events(c *gin.Context) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.WriteString(": connected\n\n")
+	if last != "" {
+		// The position the stream starts from: a follower that loses the
+		// connection before its first event resumes from here.
+		_, _ = w.WriteString("id: " + last + "\n\n")
+	}
 	w.Flush()
 	keepAlive := time.NewTicker(a.KeepAlive)
 	defer keepAlive.Stop()

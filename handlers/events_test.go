@@ -90,8 +90,8 @@ func (s *sseStream) next(tb testing.TB) sseEvent {
 			if !ok {
 				tb.Fatalf("event stream ended")
 			}
-			if ev.comment != "" && ev.event == "" {
-				continue
+			if ev.event == "" && ev.data == "" {
+				continue // a comment, or the id-only block that starts a stream
 			}
 			return ev
 		case <-timeout:
@@ -193,8 +193,11 @@ func TestEventsFollowAndResume(t *testing.T) {
 		}
 		r := follow(t, url, svc, first.id)
 		var replayed []string
+		var replayedLast string
 		for i := 0; i < 3; i++ {
-			replayed = append(replayed, decodeEvent(t, r.next(t)).SessionID)
+			ev := r.next(t)
+			replayedLast = ev.id
+			replayed = append(replayed, decodeEvent(t, ev).SessionID)
 		}
 		if d := cmp.Diff(missed, replayed); d != "" {
 			t.Errorf("replay after Last-Event-ID (-live +replayed):\n%s", d)
@@ -211,6 +214,20 @@ func TestEventsFollowAndResume(t *testing.T) {
 			}
 		case <-time.After(time.Second):
 			t.Errorf("no keep-alive comment within 1s")
+		}
+		// A new follower is told where it starts, so that it can resume
+		// even if it drops before its first event.
+		fresh := follow(t, url, svc, "")
+		select {
+		case ev := <-fresh.events:
+			for ev.id == "" && ev.comment != "" {
+				ev = <-fresh.events
+			}
+			if ev.id != replayedLast {
+				t.Errorf("a new stream starts with id %q, want the newest event %q", ev.id, replayedLast)
+			}
+		case <-time.After(2 * time.Second):
+			t.Errorf("no start id on a new stream")
 		}
 	})
 }

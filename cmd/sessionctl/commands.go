@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/sessiond/sessiond/pkg/client"
+)
+
+// allPerPage is the page size of list --all: the API's maximum.
+const allPerPage = 100
+
+func (a *app) bindList(fs *flag.FlagSet) func(context.Context, []string) error {
+	var f client.AdminFilter
+	var p client.Page
+	var all bool
+	fs.StringVar(&f.UserID, "user", "", "")
+	fs.StringVar(&f.TenantID, "tenant", "", "")
+	fs.StringVar(&f.PartnerID, "partner", "", "")
+	fs.IntVar(&p.Page, "page", 0, "")
+	fs.IntVar(&p.PerPage, "per-page", 0, "")
+	fs.BoolVar(&all, "all", false, "")
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 0, ""); err != nil {
+			return err
+		}
+		if all {
+			if p.Page != 0 {
+				return usageErrorf("--page and --all exclude each other")
+			}
+			return a.listAll(ctx, f, p.PerPage)
+		}
+		var pg client.SessionPage
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			pg, err = a.client.ListSessions(ctx, f, p)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.writeList(pg.Sessions, f.TenantID); err != nil {
+			return err
+		}
+		pn := pg.Pagination
+		if pn.TotalItems == 0 {
+			fmt.Fprintln(a.err, "no sessions")
+		} else {
+			fmt.Fprintf(a.err, "page %d of %d (%s, %d per page)\n",
+				pn.Page, pn.TotalPages, plural(int(pn.TotalItems), "session"), pn.PerPage)
+		}
+		return nil
+	}
+}
+
+// listAll pages through every session matching f. Sessions can move
+// between pages while it runs (new logins, expiries), so one seen on an
+// earlier page is skipped. The output is written once the progress line is
+// gone, so that the two never share a terminal line.
+func (a *app) listAll(ctx context.Context, f client.AdminFilter, perPage int) error {
+	if perPage == 0 {
+		perPage = allPerPage
+	}
+	prog := a.startProgress("listing sessions")
+	seen := map[string]bool{}
+	var all []client.SessionListItem
+	pages := 0
+	for page := 1; ; page++ {
+		var pg client.SessionPage
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			pg, err = a.client.ListSessions(ctx, f, client.Page{Page: page, PerPage: perPage})
+			return err
+		})
+		if err != nil {
+			prog.finish("")
+			return fmt.Errorf("page %d: %w", page, err)
+		}
+		pages++
+		for _, s := range pg.Sessions {
+			if !seen[s.ID] {
+				seen[s.ID] = true
+				all = append(all, s)
+			}
+		}
+		prog.set(fmt.Sprintf("listing sessions: %d of %d (page %d of %d)",
+			len(all), pg.Pagination.TotalItems, page, pg.Pagination.TotalPages))
+		if len(pg.Sessions) == 0 || int64(page) >= pg.Pagination.TotalPages {
+			break
+		}
+	}
+	prog.finish(fmt.Sprintf("listed %s (%s)", plural(len(all), "session"), plural(pages, "page")))
+	return a.writeList(all, f.TenantID)
+}
+
+// writeList prints list items: an array of the API's items, or a table.
+func (a *app) writeList(items []client.SessionListItem, tenant string) error {
+	if a.json() {
+		out := make([]wireListItem, len(items))
+		for i, s := range items {
+			out[i] = toWireListItem(s)
+		}
+		return writeJSON(a.out, out)
+	}
+	t := newSessionTable(a.out, tenant)
+	for _, s := range items {
+		t.row(s)
+	}
+	return t.flush()
+}
+
+func (a *app) bindGet(fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, "session ID"); err != nil {
+			return err
+		}
+		var s client.Session
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			s, err = a.client.GetSession(ctx, args[0])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			return writeJSON(a.out, toWireSession(s))
+		}
+		return writeSession(a.out, s)
+	}
+}
+
+func (a *app) bindRevoke(fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, "session ID"); err != nil {
+			return err
+		}
+		err := a.call(ctx, func(ctx context.Context) error { return a.client.RevokeSession(ctx, args[0]) })
+		if err != nil {
+			return err
+		}
+		return a.writeRevoked(client.RevokeResult{RevokedCount: 1, SessionIDs: []string{args[0]}})
+	}
+}
+
+func (a *app) bindRevokeUser(fs *flag.FlagSet) func(context.Context, []string) error {
+	var tenant, user, ids string
+	exceptCurrent := true
+	fs.StringVar(&tenant, "tenant", "", "")
+	fs.StringVar(&user, "user", "", "")
+	fs.StringVar(&ids, "ids", "", "")
+	fs.BoolVar(&exceptCurrent, "except-current", true, "")
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 0, ""); err != nil {
+			return err
+		}
+		if tenant == "" || user == "" {
+			return usageErrorf("--tenant and --user are required")
+		}
+		req := client.SessionRevokeRequest{RevokeAll: true, ExceptCurrent: client.Bool(exceptCurrent)}
+		if ids != "" {
+			list := splitList(ids)
+			if len(list) == 0 {
+				return usageErrorf("--ids %q lists no session", ids)
+			}
+			req = client.SessionRevokeRequest{SessionIDs: list}
+		}
+		what := fmt.Sprintf("of user %s in tenant %s", user, tenant)
+		return a.bulkRevoke(ctx, what, func(ctx context.Context) (client.RevokeResult, error) {
+			return a.client.RevokeUserSessions(ctx, tenant, user, req)
+		})
+	}
+}
+
+func (a *app) bindRevokeTenant(fs *flag.FlagSet) func(context.Context, []string) error {
+	var yes bool
+	fs.BoolVar(&yes, "yes", false, "")
+	fs.BoolVar(&yes, "y", false, "")
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, "tenant T"); err != nil {
+			return err
+		}
+		tenant := args[0]
+		if !yes {
+			if err := a.confirmTenant(ctx, tenant); err != nil {
+				return err
+			}
+		}
+		return a.bulkRevoke(ctx, "of tenant "+tenant, func(ctx context.Context) (client.RevokeResult, error) {
+			return a.client.RevokeTenantSessions(ctx, tenant)
+		})
+	}
+}
+
+// confirmTenant asks on the terminal before a tenant is wiped. Without a
+// terminal there is nobody to ask: a script must say --yes.
+func (a *app) confirmTenant(ctx context.Context, tenant string) error {
+	if !a.inTTY {
+		return usageErrorf("refusing to revoke every session of tenant %s without confirmation: "+
+			"stdin is not a terminal; pass --yes", tenant)
+	}
+	count := ""
+	err := a.call(ctx, func(ctx context.Context) error {
+		st, err := a.client.TenantStats(ctx, tenant)
+		if err == nil {
+			count = fmt.Sprintf(" %d active", st.ActiveSessions)
+		}
+		return err
+	})
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	// Without the count (a token that may revoke but not read) the
+	// question stands on its own.
+	fmt.Fprintf(a.err, "Revoke all%s sessions of tenant %q? Users will have to log in again. [y/N] ", count, tenant)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(a.in).ReadString('\n')
+		answer <- strings.ToLower(strings.TrimSpace(line))
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(a.err)
+		return errInterrupted
+	case s := <-answer:
+		if s != "y" && s != "yes" {
+			return errAborted
+		}
+	}
+	return nil
+}
+
+// plural is "1 session", "2 sessions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// bulkRevoke runs one revocation call under a progress line and prints
+// its result; what says whose sessions ("of tenant T").
+func (a *app) bulkRevoke(ctx context.Context, what string, revoke func(context.Context) (client.RevokeResult, error)) error {
+	prog := a.startProgress("revoking sessions " + what)
+	var res client.RevokeResult
+	err := a.call(ctx, func(ctx context.Context) (err error) {
+		res, err = revoke(ctx)
+		return err
+	})
+	if err != nil {
+		prog.finish("")
+		return err
+	}
+	prog.finish(fmt.Sprintf("revoked %s %s", plural(res.RevokedCount, "session"), what))
+	return a.writeRevoked(res)
+}
+
+func (a *app) bindStats(fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, "TENANT"); err != nil {
+			return err
+		}
+		var st client.Stats
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			st, err = a.client.TenantStats(ctx, args[0])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			return writeJSON(a.out, toWireStats(st))
+		}
+		return writeStats(a.out, st)
+	}
+}
+
+// buildInfo is what version prints.
+type buildInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Go      string `json:"go"`
+}
+
+func readBuildInfo() buildInfo {
+	bi := buildInfo{Version: version, Commit: "unknown", Go: runtime.Version()}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if bi.Version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			bi.Version = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				bi.Commit = s.Value
+			}
+		}
+	}
+	return bi
+}
+
+func (a *app) bindVersion(fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 0, ""); err != nil {
+			return err
+		}
+		bi := readBuildInfo()
+		if a.json() {
+			return writeJSON(a.out, bi)
+		}
+		_, err := fmt.Fprintf(a.out, "sessionctl %s (commit %s, %s)\n", bi.Version, bi.Commit, bi.Go)
+		return err
+	}
+}
+
+func (a *app) bindHelp(fs *flag.FlagSet) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		switch len(args) {
+		case 0:
+			_, err := fmt.Fprint(a.out, usage)
+			return err
+		case 1:
+			cmd, ok := commands[args[0]]
+			if !ok {
+				return usageErrorf("unknown command %q", args[0])
+			}
+			_, err := fmt.Fprint(a.out, cmd.usage)
+			return err
+		}
+		return usageErrorf("unexpected argument %q", args[1])
+	}
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sessiond/sessiond/pkg/client"
+)
+
+// The JSON output is the API's data in its wire format: missing strings and
+// times are null, times are RFC 3339 UTC with milliseconds.
+
+const wireTimeFormat = "2006-01-02T15:04:05.000Z"
+
+// wireTime is a time encoded as the API does; the zero time is null.
+type wireTime time.Time
+
+func (t wireTime) MarshalJSON() ([]byte, error) {
+	tt := time.Time(t)
+	if tt.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + tt.UTC().Format(wireTimeFormat) + `"`), nil
+}
+
+// nullable is a string encoded as null when empty.
+type nullable string
+
+func (s nullable) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
+type wireApp struct {
+	ApplicationID   string   `json:"application_id"`
+	ApplicationName string   `json:"application_name"`
+	AccessedAt      wireTime `json:"accessed_at"`
+}
+
+type wireSession struct {
+	ID              string    `json:"id"`
+	UserID          string    `json:"user_id"`
+	UserEmail       nullable  `json:"user_email"`
+	UserDisplayName nullable  `json:"user_display_name"`
+	IPAddress       nullable  `json:"ip_address"`
+	UserAgent       nullable  `json:"user_agent"`
+	DeviceType      nullable  `json:"device_type"`
+	Location        nullable  `json:"location"`
+	IsCurrent       bool      `json:"is_current"`
+	CreatedAt       wireTime  `json:"created_at"`
+	LastActivityAt  wireTime  `json:"last_activity_at"`
+	ExpiresAt       wireTime  `json:"expires_at"`
+	SSOApps         []wireApp `json:"sso_apps"`
+}
+
+func toWireSession(s client.Session) wireSession {
+	apps := make([]wireApp, len(s.SSOApps))
+	for i, a := range s.SSOApps {
+		apps[i] = wireApp{ApplicationID: a.ApplicationID, ApplicationName: a.ApplicationName, AccessedAt: wireTime(a.AccessedAt)}
+	}
+	return wireSession{
+		ID: s.ID, UserID: s.UserID, UserEmail: nullable(s.UserEmail),
+		UserDisplayName: nullable(s.UserDisplayName), IPAddress: nullable(s.IPAddress),
+		UserAgent: nullable(s.UserAgent), DeviceType: nullable(s.DeviceType),
+		Location: nullable(s.Location), IsCurrent: s.IsCurrent, CreatedAt: wireTime(s.CreatedAt),
+		LastActivityAt: wireTime(s.LastActivityAt), ExpiresAt: wireTime(s.ExpiresAt), SSOApps: apps,
+	}
+}
+
+type wireListItem struct {
+	ID             string   `json:"id"`
+	UserID         string   `json:"user_id"`
+	UserEmail      nullable `json:"user_email"`
+	IPAddress      nullable `json:"ip_address"`
+	UserAgent      nullable `json:"user_agent"`
+	DeviceType     nullable `json:"device_type"`
+	IsCurrent      bool     `json:"is_current"`
+	CreatedAt      wireTime `json:"created_at"`
+	LastActivityAt wireTime `json:"last_activity_at"`
+	ExpiresAt      wireTime `json:"expires_at"`
+	AppCount       int      `json:"app_count"`
+}
+
+func toWireListItem(s client.SessionListItem) wireListItem {
+	return wireListItem{
+		ID: s.ID, UserID: s.UserID, UserEmail: nullable(s.UserEmail), IPAddress: nullable(s.IPAddress),
+		UserAgent: nullable(s.UserAgent), DeviceType: nullable(s.DeviceType), IsCurrent: s.IsCurrent,
+		CreatedAt: wireTime(s.CreatedAt), LastActivityAt: wireTime(s.LastActivityAt),
+		ExpiresAt: wireTime(s.ExpiresAt), AppCount: s.AppCount,
+	}
+}
+
+type wireStats struct {
+	TenantID               string           `json:"tenant_id"`
+	ActiveSessions         int64            `json:"active_sessions"`
+	ActiveUsers            int64            `json:"active_users"`
+	SessionsByDeviceType   map[string]int64 `json:"sessions_by_device_type"`
+	SessionsCreatedLast24h int64            `json:"sessions_created_last_24h"`
+	SessionsRevokedLast24h int64            `json:"sessions_revoked_last_24h"`
+	GeneratedAt            wireTime         `json:"generated_at"`
+}
+
+func toWireStats(s client.Stats) wireStats {
+	byDevice := s.SessionsByDeviceType
+	if byDevice == nil {
+		byDevice = map[string]int64{}
+	}
+	return wireStats{
+		TenantID: s.TenantID, ActiveSessions: s.ActiveSessions, ActiveUsers: s.ActiveUsers,
+		SessionsByDeviceType: byDevice, SessionsCreatedLast24h: s.SessionsCreatedLast24h,
+		SessionsRevokedLast24h: s.SessionsRevokedLast24h, GeneratedAt: wireTime(s.GeneratedAt),
+	}
+}
+
+// writeJSON writes v indented, with a final newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// newTable returns the tabwriter of every table.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// tableTime formats a time for tables: UTC to the second, "-" when missing.
+func tableTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// cell is s, or "-" when empty, so that every column has a value.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// sessionTable writes list items as rows; the TENANT column appears when
+// tenant is known (list items do not carry it).
+type sessionTable struct {
+	tw     *tabwriter.Writer
+	tenant string
+}
+
+func newSessionTable(w io.Writer, tenant string) *sessionTable {
+	t := &sessionTable{tw: newTable(w), tenant: tenant}
+	if tenant != "" {
+		fmt.Fprintln(t.tw, "ID\tUSER\tTENANT\tDEVICE\tIP\tCREATED\tEXPIRES\tAPPS")
+	} else {
+		fmt.Fprintln(t.tw, "ID\tUSER\tDEVICE\tIP\tCREATED\tEXPIRES\tAPPS")
+	}
+	return t
+}
+
+func (t *sessionTable) row(s client.SessionListItem) {
+	if t.tenant != "" {
+		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, cell(s.UserID), t.tenant, cell(s.DeviceType),
+			cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), s.AppCount)
+		return
+	}
+	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, cell(s.UserID), cell(s.DeviceType),
+		cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), s.AppCount)
+}
+
+func (t *sessionTable) flush() error { return t.tw.Flush() }
+
+// writeSession writes one session as FIELD VALUE lines, then its apps.
+func writeSession(w io.Writer, s client.Session) error {
+	tw := newTable(w)
+	rows := [][2]string{
+		{"ID", s.ID},
+		{"USER", cell(s.UserID)},
+		{"EMAIL", cell(s.UserEmail)},
+		{"NAME", cell(s.UserDisplayName)},
+		{"DEVICE", cell(s.DeviceType)},
+		{"IP", cell(s.IPAddress)},
+		{"LOCATION", cell(s.Location)},
+		{"USER AGENT", cell(s.UserAgent)},
+		{"CREATED", tableTime(s.CreatedAt)},
+		{"LAST ACTIVITY", tableTime(s.LastActivityAt)},
+		{"EXPIRES", tableTime(s.ExpiresAt)},
+		{"APPS", strconv.Itoa(len(s.SSOApps))},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+	}
+	if len(s.SSOApps) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "APP ID\tAPP NAME\tACCESSED")
+		for _, a := range s.SSOApps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(a.ApplicationID), cell(a.ApplicationName), tableTime(a.AccessedAt))
+		}
+	}
+	return tw.Flush()
+}
+
+// deviceOrder is the order of the device types sessiond reports.
+var deviceOrder = []string{"desktop", "mobile", "tablet", "bot", "unknown"}
+
+// writeStats writes a tenant's figures as FIELD VALUE lines.
+func writeStats(w io.Writer, s client.Stats) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "TENANT\t%s\n", s.TenantID)
+	fmt.Fprintf(tw, "ACTIVE SESSIONS\t%d\n", s.ActiveSessions)
+	fmt.Fprintf(tw, "ACTIVE USERS\t%d\n", s.ActiveUsers)
+	devices := slices.Clone(deviceOrder)
+	for _, d := range slices.Sorted(maps.Keys(s.SessionsByDeviceType)) {
+		if !slices.Contains(devices, d) {
+			devices = append(devices, d)
+		}
+	}
+	for _, d := range devices {
+		fmt.Fprintf(tw, "DEVICE %s\t%d\n", d, s.SessionsByDeviceType[d])
+	}
+	fmt.Fprintf(tw, "CREATED LAST 24H\t%d\n", s.SessionsCreatedLast24h)
+	fmt.Fprintf(tw, "REVOKED LAST 24H\t%d\n", s.SessionsRevokedLast24h)
+	fmt.Fprintf(tw, "GENERATED AT\t%s\n", tableTime(s.GeneratedAt))
+	return tw.Flush()
+}
+
+// writeRevoked prints a revocation's result: the API's data as JSON, or
+// the revoked ids under a header.
+func (a *app) writeRevoked(r client.RevokeResult) error {
+	if r.SessionIDs == nil {
+		r.SessionIDs = []string{}
+	}
+	if a.json() {
+		return writeJSON(a.out, r)
+	}
+	tw := newTable(a.out)
+	fmt.Fprintln(tw, "REVOKED")
+	for _, id := range r.SessionIDs {
+		fmt.Fprintln(tw, id)
+	}
+	return tw.Flush()
+}

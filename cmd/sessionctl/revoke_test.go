@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sessiond/sessiond/pkg/client"
+)
+
+func TestRevoke(t *testing.T) {
+	t.Parallel()
+	ss := mustCreate(t, uniq("acme"), "", uniq("erin"), 2)
+
+	r := mustOK(t, sessionctl(t, "revoke", ss[0].ID))
+	if want := "REVOKED\n" + ss[0].ID + "\n"; r.stdout != want {
+		t.Errorf("got %q, want %q", r.stdout, want)
+	}
+	r = mustOK(t, sessionctl(t, "revoke", ss[1].ID, "--output=json"))
+	want := client.RevokeResult{RevokedCount: 1, SessionIDs: []string{ss[1].ID}}
+	if diff := cmp.Diff(want, decode[client.RevokeResult](t, r)); diff != "" {
+		t.Errorf("revoke -o json (-want +got):\n%s", diff)
+	}
+	for _, s := range ss {
+		if r := sessionctl(t, "get", s.ID); r.code != exitNotFound {
+			t.Errorf("get %s after revoke: got exit code %d, want %d", s.ID, r.code, exitNotFound)
+		}
+	}
+}
+
+func TestRevokeUser(t *testing.T) {
+	t.Parallel()
+	tenant, frank, grace := uniq("acme"), uniq("frank"), uniq("grace")
+	fs := mustCreate(t, tenant, "", frank, 3)
+	gs := mustCreate(t, tenant, "", grace, 3)
+
+	r := mustOK(t, sessionctl(t, "revoke-user", "--tenant", tenant, "--user", frank))
+	header, rows := tableRows(t, r.stdout)
+	if diff := cmp.Diff([]string{"REVOKED"}, header); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
+	}
+	wantIDs := []string{fs[0].ID, fs[1].ID, fs[2].ID}
+	if diff := cmp.Diff(wantIDs, rows, sorted); diff != "" {
+		t.Errorf("revoked ids (-want +got):\n%s", diff)
+	}
+	wantSummary := "revoked 3 sessions of user " + frank + " in tenant " + tenant + " in "
+	if !strings.HasPrefix(r.stderr, wantSummary) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("got stderr %q, want one line %q…", r.stderr, wantSummary)
+	}
+
+	// Only the listed ids, in JSON; another user's id is ignored.
+	r = mustOK(t, sessionctl(t, "revoke-user", "--tenant", tenant, "--user", grace, "--ids", gs[0].ID+","+gs[1].ID+","+fs[0].ID, "-o", "json"))
+	got := decode[client.RevokeResult](t, r)
+	want := client.RevokeResult{RevokedCount: 2, SessionIDs: []string{gs[0].ID, gs[1].ID}}
+	if diff := cmp.Diff(want, got, sorted); diff != "" {
+		t.Errorf("revoke-user --ids (-want +got):\n%s", diff)
+	}
+	left, err := srv.admin.ListSessions(context.Background(), client.AdminFilter{TenantID: tenant}, client.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{gs[2].ID}, ids(left.Sessions)); diff != "" {
+		t.Errorf("sessions left (-want +got):\n%s", diff)
+	}
+
+	// --except-current=false is accepted (an admin token has no session).
+	r = mustOK(t, sessionctl(t, "revoke-user", "--tenant", tenant, "--user", grace, "--except-current=false", "-o", "json"))
+	if got := decode[client.RevokeResult](t, r); got.RevokedCount != 1 {
+		t.Errorf("got %+v, want the last session revoked", got)
+	}
+
+	// A terminal sees a spinner, then the summary.
+	mustCreate(t, tenant, "", frank, 1)
+	r = mustOK(t, sessionctlConsole(t, context.Background(), console{errTTY: true}, "revoke-user", "--tenant", tenant, "--user", frank))
+	if !strings.HasPrefix(r.stderr, "\r") || !strings.Contains(r.stderr, " revoking sessions of user "+frank) ||
+		!strings.Contains(r.stderr, "\r\x1b[Krevoked 1 session of user") {
+		t.Errorf("got stderr %q, want a spinner and a summary", r.stderr)
+	}
+}
+
+func TestRevokeTenant(t *testing.T) {
+	t.Parallel()
+	tenant := uniq("acme")
+	ss := mustCreate(t, tenant, "", uniq("heidi"), 2)
+	count := func() int {
+		t.Helper()
+		pg, err := srv.admin.ListSessions(context.Background(), client.AdminFilter{TenantID: tenant}, client.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pg.Sessions)
+	}
+
+	// The test binary's stdin is not a terminal: refused without --yes.
+	r := sessionctl(t, "revoke-tenant", tenant)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "stdin is not a terminal; pass --yes") {
+		t.Errorf("got %d %q, want %d and a refusal", r.code, r.stderr, exitUsage)
+	}
+	if r.stdout != "" || count() != 2 {
+		t.Errorf("a refused revoke-tenant revoked something (stdout %q)", r.stdout)
+	}
+
+	// On a terminal it asks; anything but yes aborts.
+	for _, answer := range []string{"n\n", "\n", ""} {
+		r = sessionctlConsole(t, context.Background(), console{in: strings.NewReader(answer), inTTY: true}, "revoke-tenant", tenant)
+		if r.code != exitError || !strings.Contains(r.stderr, `Revoke all 2 active sessions of tenant "`+tenant+`"? Users will have to log in again. [y/N] `) ||
+			!strings.Contains(r.stderr, "aborted") {
+			t.Errorf("answer %q: got %d %q, want %d, the question and aborted", answer, r.code, r.stderr, exitError)
+		}
+	}
+	if count() != 2 {
+		t.Fatalf("a declined revoke-tenant revoked something")
+	}
+	r = mustOK(t, sessionctlConsole(t, context.Background(), console{in: strings.NewReader("yes\n"), inTTY: true}, "revoke-tenant", tenant, "-o", "json"))
+	got := decode[client.RevokeResult](t, r)
+	want := client.RevokeResult{RevokedCount: 2, SessionIDs: []string{ss[0].ID, ss[1].ID}}
+	if diff := cmp.Diff(want, got, sorted); diff != "" {
+		t.Errorf("revoke-tenant after yes (-want +got):\n%s", diff)
+	}
+
+	// --yes, after the tenant, does not ask.
+	ss = mustCreate(t, tenant, "", uniq("ivan"), 2)
+	r = mustOK(t, sessionctl(t, "revoke-tenant", tenant, "--yes"))
+	_, rows := tableRows(t, r.stdout)
+	if diff := cmp.Diff([]string{ss[0].ID, ss[1].ID}, rows, sorted); diff != "" {
+		t.Errorf("revoke-tenant --yes (-want +got):\n%s", diff)
+	}
+	if want := "revoked 2 sessions of tenant " + tenant + " in "; !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "[y/N]") {
+		t.Errorf("got stderr %q, want %q… and no question", r.stderr, want)
+	}
+	if count() != 0 {
+		t.Errorf("sessions left after revoke-tenant --yes")
+	}
+}
