@@ -25,6 +25,8 @@ import (
 //	ix:{p:<P>}           zset   "sid!T" -> expires_at ms (partner view)
 //	ix:{g}               zset   "sid!T" -> expires_at ms (global view)
 //	tn:{g}               zset   T -> latest expires_at ms (tenants the sweep visits)
+//	lk:{T}:sweep         string sweep lock of the tenant (expires after the lock period)
+//	lk:{g}:sweep         string sweep lock of the global view
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
@@ -36,6 +38,7 @@ func (k keys) device(dev string) string  { return "ix:" + k.tag + ":d:" + dev }
 func (k keys) users() string             { return "ix:" + k.tag + ":users" }
 func (k keys) outbox() string            { return "ob:" + k.tag }
 func (k keys) partner() string           { return "tp:" + k.tag }
+func (k keys) sweepLock() string         { return "lk:" + k.tag + ":sweep" }
 func (k keys) created(t time.Time) string {
 	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")
 }
@@ -53,8 +56,9 @@ func partnerViewKey(pid string) string    { return "ix:{p:" + pid + "}" }
 func viewMember(tenantID, sid string) string { return sid + "!" + tenantID }
 
 const (
-	globalViewKey = "ix:{g}"
-	tenantsKey    = "tn:{g}"
+	globalViewKey      = "ix:{g}"
+	globalSweepLockKey = "lk:{g}:sweep"
+	tenantsKey         = "tn:{g}"
 	// counterTTL keeps an hourly counter long enough to cover the last 24 hours.
 	counterTTL = 25 * time.Hour
 )

@@ -53,6 +53,9 @@ type Options struct {
 	// EventRetention is about how many revocation events the stream keeps
 	// (default 100000).
 	EventRetention int64
+	// SweepLock is how long a sweep of a tenant keeps other instances from
+	// sweeping it again (default 30s; set it a little below the interval).
+	SweepLock time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -61,6 +64,7 @@ type Options struct {
 type Store struct {
 	rdb       redis.UniversalClient
 	retention int64
+	lockTTL   time.Duration
 	batch     int
 	wait      int
 	waitT     time.Duration
@@ -72,6 +76,10 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	s := &Store{rdb: rdb, batch: o.RevokeBatch, wait: o.WaitReplicas, waitT: o.WaitTimeout, now: o.Now, retention: o.EventRetention}
 	if s.retention <= 0 {
 		s.retention = 100000
+	}
+	s.lockTTL = o.SweepLock
+	if s.lockTTL <= 0 {
+		s.lockTTL = 30 * time.Second
 	}
 	if s.batch <= 0 {
 		s.batch = 1000

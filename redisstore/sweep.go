@@ -18,6 +18,7 @@ const outboxGrace = 10 * time.Second
 // SweepResult counts what one sweep did.
 type SweepResult struct {
 	Tenants    int
+	Skipped    int   // tenants another instance swept within the lock period
 	Pruned     int64 // expired members removed from tenant indexes and views
 	Reconciled int   // outbox entries applied to the views
 }
@@ -41,6 +42,14 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 		}
 		for _, t := range tenants {
 			id, _ := t.Member.(string)
+			mine, err := s.sweepLock(ctx, tenantKeys(id).sweepLock())
+			if err != nil {
+				return res, err
+			}
+			if !mine {
+				res.Skipped++
+				continue
+			}
 			p, pruned, n, err := s.sweepTenant(ctx, id, int64(t.Score), nowMS)
 			if err != nil {
 				return res, err
@@ -56,8 +65,15 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 			break
 		}
 	}
+	global, err := s.sweepLock(ctx, globalSweepLockKey)
+	if err != nil {
+		return res, err
+	}
 	pipe := s.rdb.Pipeline()
-	cmds := []*redis.IntCmd{pipe.ZRemRangeByScore(ctx, globalViewKey, "-inf", itoa(nowMS))}
+	var cmds []*redis.IntCmd
+	if global {
+		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, globalViewKey, "-inf", itoa(nowMS)))
+	}
 	for p := range partners {
 		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, partnerViewKey(p), "-inf", itoa(nowMS)))
 	}
@@ -68,6 +84,17 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 		res.Pruned += c.Val()
 	}
 	return res, nil
+}
+
+// sweepLock takes a sweep lock for the lock period: the instance that gets
+// it sweeps, the others skip, so N instances do not repeat each other's work.
+// The lock is not released: it expires, and whoever comes next sweeps again.
+func (s *Store) sweepLock(ctx context.Context, key string) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, key, "1", s.lockTTL).Result()
+	if err != nil {
+		return false, wrap("sweep: lock", err)
+	}
+	return ok, nil
 }
 
 // sweepTenant prunes one tenant's indexes and reconciles its outbox.

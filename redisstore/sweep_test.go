@@ -139,3 +139,33 @@ func TestRunSweeperStops(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestSweepLockSharesWork: two instances sweeping the same Redis at once do
+// each tenant once between them; a sweep after the lock period does it again.
+func TestSweepLockSharesWork(t *testing.T) {
+	rdb := srv.NewClient(t)
+	ctx := context.Background()
+	a := New(rdb, Options{SweepLock: 300 * time.Millisecond})
+	b := New(rdb, Options{SweepLock: 300 * time.Millisecond})
+	for i := 0; i < 20; i++ {
+		mustCreate(t, a, newSession("lock-"+itoa(int64(i)), "p", "u", time.Hour))
+	}
+	var ra, rb SweepResult
+	var ea, eb error
+	done := make(chan struct{})
+	go func() { ra, ea = a.Sweep(ctx); close(done) }()
+	rb, eb = b.Sweep(ctx)
+	<-done
+	if ea != nil || eb != nil {
+		t.Fatal(ea, eb)
+	}
+	if ra.Tenants+rb.Tenants != 20 || ra.Skipped+rb.Skipped != 20 {
+		t.Errorf("swept %d+%d, skipped %d+%d; want 20 tenants swept once in all, 20 skipped",
+			ra.Tenants, rb.Tenants, ra.Skipped, rb.Skipped)
+	}
+	time.Sleep(400 * time.Millisecond)
+	again, err := b.Sweep(ctx)
+	if err != nil || again.Tenants != 20 {
+		t.Errorf("after the lock period: swept %d, %v; want 20", again.Tenants, err)
+	}
+}

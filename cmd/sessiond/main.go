@@ -108,6 +108,8 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 	store := redisstore.New(rdb, redisstore.Options{
 		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		EventRetention: int64(cfg.EventRetention),
+		// Each tenant is swept by one instance per interval, whatever the count.
+		SweepLock: cfg.SweepInterval * 4 / 5,
 	})
 	broker := events.NewBroker(store, time.Second)
 	m.Followers(broker.Followers)
