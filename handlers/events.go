@@ -38,13 +38,13 @@ func (a *api) events(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	last := c.GetHeader("Last-Event-ID")
+	last, where, name := c.GetHeader("Last-Event-ID"), "header", "last-event-id"
 	if last == "" {
-		last = c.Query("last_event_id")
+		last, where, name = c.Query("last_event_id"), "query", "last_event_id"
 	}
 	if last != "" && !session.ValidEventID(last) {
 		var v ValidationError
-		v.add("string_pattern_mismatch", "Last-Event-ID should be an event id like 1718000000000-0", "header", "last-event-id")
+		v.add("string_pattern_mismatch", "String should be an event id like 1718000000000-0", where, name)
 		fail(c, v)
 		return
 	}
