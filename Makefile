@@ -25,6 +25,12 @@ check-tools:
 	  echo "Install it:" >&2; \
 	  echo "  sudo apt-get install -y nginx          # Debian/Ubuntu" >&2; \
 	  exit 1; }
+	@for tool in docker-compose:docker-compose promtool:prometheus redis-cli:redis-tools redis-sentinel:redis-sentinel; do \
+	  command -v $${tool%%:*} >/dev/null 2>&1 || { \
+	    echo "error: $${tool%%:*} is not installed; the deploy/ and topology tests run it." >&2; \
+	    echo "Install it:  sudo apt-get install -y $${tool##*:}   # Debian/Ubuntu" >&2; \
+	    exit 1; }; \
+	done
 	@command -v $(GO) >/dev/null 2>&1 || { \
 	  echo "error: $(GO) is not on PATH; install Go 1.26 (https://go.dev/dl/) or add /usr/local/go/bin to PATH." >&2; \
 	  exit 1; }
