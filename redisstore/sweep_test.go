@@ -3,11 +3,13 @@ package redisstore
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -167,5 +169,66 @@ func TestSweepLockSharesWork(t *testing.T) {
 	again, err := b.Sweep(ctx)
 	if err != nil || again.Tenants != 20 {
 		t.Errorf("after the lock period: swept %d, %v; want 20", again.Tenants, err)
+	}
+}
+
+// TestMassExpiryReturnsMemory: after a mass expiry and a sweep, the indexes
+// are empty and Redis gives the memory back (within allocator noise).
+func TestMassExpiryReturnsMemory(t *testing.T) {
+	// Its own redis-server, so that the memory figures are not shared.
+	red := testredis.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: red.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	st := New(rdb, Options{})
+	used := func() int64 {
+		info, _ := rdb.Info(ctx, "memory").Result()
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				return atoi(v)
+			}
+		}
+		t.Fatal("no used_memory")
+		return 0
+	}
+	base := used()
+	const n = 3000
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				s := newSession("mass-"+itoa(int64(i%7)), "p", "u"+itoa(int64(i%300)), 1500*time.Millisecond)
+				if err := st.Create(ctx, s); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	peak := used()
+	time.Sleep(2 * time.Second)
+	// Let Redis's active expiry catch up with the hashes and pointers.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if k, _ := rdb.Keys(ctx, "s:*").Result(); len(k) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := st.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 7; i++ {
+		if c, _ := rdb.ZCard(ctx, tenantKeys("mass-"+itoa(int64(i))).all()).Result(); c != 0 {
+			t.Errorf("tenant %d index keeps %d members", i, c)
+		}
+	}
+	after := used()
+	t.Logf("used_memory: base %d, with %d sessions %d (+%d), after expiry and sweep %d (+%d)", base, n, peak, peak-base, after, after-base)
+	if after-base > (peak-base)/5 {
+		t.Errorf("memory did not come back: %d bytes above the base, %d at the peak", after-base, peak-base)
 	}
 }
