@@ -6,11 +6,13 @@ IMAGE ?= sessiond:dev
 
 .PHONY: test check-tools vet run build fmt fmt-check docker-build compose-config clean
 
-## test: vet and run every test with the race detector against a real redis-server.
+## test: vet and run every test with the race detector against a real redis-server,
+## then the store and endpoint suites again on a real Redis Cluster and Sentinel set.
 ## The storage tests are never skipped: a missing redis-server fails here, loudly.
 test: check-tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	SESSIOND_TEST_TOPOLOGIES=cluster,sentinel $(GO) test -race -count=1 ./redisstore ./handlers ./internal/testtopology
 
 ## check-tools: fail with install instructions when a test prerequisite is missing.
 check-tools:

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testtopology"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/events"
@@ -32,7 +34,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	realRedis = srv
+	topo, err := testtopology.StartRequested(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = srv.Stop()
+		os.Exit(1)
+	}
+	backends = append(backends, topologyBackends(topo)...)
 	code := m.Run()
+	if err := topo.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	if err := srv.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
@@ -51,6 +63,68 @@ var backends = []backend{
 		return realRedis.NewClient(tb)
 	}},
 	{name: "embedded", client: mustEmbeddedClient},
+}
+
+// topologyBackends are the cluster and sentinel topologies that
+// SESSIOND_TEST_TOPOLOGIES asks for (none by default). Each is shared by the
+// package and emptied before each test, so tests using it must not run in
+// parallel; the client connects the way cmd/sessiond does.
+func topologyBackends(topo *testtopology.Topologies) []backend {
+	var out []backend
+	if c := topo.Cluster; c != nil {
+		out = append(out, backend{name: "cluster", client: func(tb testing.TB) redis.UniversalClient {
+			return mustTopologyClient(tb, c.Flush, redisstore.ConnectOptions{Mode: "cluster", Addrs: c.Addrs()})
+		}})
+	}
+	if s := topo.Sentinel; s != nil {
+		out = append(out, backend{name: "sentinel", client: func(tb testing.TB) redis.UniversalClient {
+			return mustTopologyClient(tb, s.Flush, redisstore.ConnectOptions{
+				Mode: "sentinel", Addrs: s.SentinelAddrs(), Master: s.MasterName(),
+			})
+		}})
+	}
+	return out
+}
+
+func mustTopologyClient(tb testing.TB, flush func(context.Context) error, o redisstore.ConnectOptions) redis.UniversalClient {
+	tb.Helper()
+	if err := flush(context.Background()); err != nil {
+		tb.Fatalf("empty the %s topology: %v", o.Mode, err)
+	}
+	rdb, err := redisstore.Connect(o)
+	if err != nil {
+		tb.Fatalf("connect to the %s topology: %v", o.Mode, err)
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// mustKeys returns the keys matching pattern; on a cluster, of every master
+// (a cluster client sends KEYS to one node).
+func mustKeys(tb testing.TB, rdb redis.UniversalClient, pattern string) []string {
+	tb.Helper()
+	ctx := context.Background()
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		keys, err := rdb.Keys(ctx, pattern).Result()
+		if err != nil {
+			tb.Fatalf("KEYS %s: %v", pattern, err)
+		}
+		return keys
+	}
+	var mu sync.Mutex
+	var keys []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		ks, err := c.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("KEYS %s on every master: %v", pattern, err)
+	}
+	return keys
 }
 
 // mustEmbeddedClient starts a dev store of its own for the test and

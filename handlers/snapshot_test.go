@@ -20,12 +20,10 @@ type snapshot struct {
 func mustSnapshot(tb testing.TB, rdb redis.UniversalClient) snapshot {
 	tb.Helper()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, "*").Result()
-	if err != nil {
-		tb.Fatalf("KEYS: %v", err)
-	}
+	keys := mustKeys(tb, rdb, "*")
 	slices.Sort(keys)
 	s := snapshot{Keys: map[string]any{}}
+	var err error
 	if s.DBSize, err = rdb.DBSize(ctx).Result(); err != nil {
 		tb.Fatalf("DBSIZE: %v", err)
 	}

@@ -9,12 +9,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Retries are few: with Redis down, a request should end in 503 quickly
-// rather than after seconds of go-redis's default retries.
+// No command retries: go-redis retries a command whose reply timed out, and
+// the scripts are not idempotent (a create run twice answers 409, a revoke
+// run twice finds nothing and skips its events). A timeout is a 503 and the
+// caller decides. Dials retry once, quickly.
 const (
-	maxRetries         = 1
+	maxRetries         = -1
 	dialerRetries      = 1
 	dialerRetryTimeout = 50 * time.Millisecond
+	// clusterStateReload bounds how long a cluster client keeps sending a
+	// failed-over master's slots to the dead master. go-redis reloads the
+	// slot map at once only on MOVED/ASK, which a dead node never answers,
+	// and otherwise every 60s: a minute of 503s after every failover.
+	clusterStateReload = 2 * time.Second
 )
 
 // ConnectOptions say how to reach Redis.
@@ -57,6 +64,7 @@ func Connect(o ConnectOptions) (redis.UniversalClient, error) {
 			Addrs: o.Addrs, Password: o.Password, TLSConfig: tlsCfg,
 			DialTimeout: o.Timeout, ReadTimeout: o.Timeout, WriteTimeout: o.Timeout,
 			MaxRetries: maxRetries, DialerRetries: dialerRetries, DialerRetryTimeout: dialerRetryTimeout,
+			ClusterStateReloadInterval: clusterStateReload,
 		}), nil
 	case "sentinel":
 		return redis.NewFailoverClient(&redis.FailoverOptions{

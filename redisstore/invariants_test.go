@@ -20,14 +20,7 @@ import (
 func checkIndexed(tb testing.TB, rdb redis.UniversalClient, tolMS int64) int {
 	tb.Helper()
 	ctx := context.Background()
-	var keys []string
-	iter := rdb.Scan(ctx, 0, "s:{*}:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		tb.Fatalf("scan: %v", err)
-	}
+	keys := scanKeys(tb, rdb, "s:{*}:*")
 	live := 0
 	for _, key := range keys {
 		rest := strings.TrimPrefix(key, "s:{")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,10 +13,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testtopology"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
 var srv *testredis.Server
+
+// topo holds the cluster and sentinel topologies SESSIOND_TEST_TOPOLOGIES
+// asks for (none by default).
+var topo *testtopology.Topologies
 
 func TestMain(m *testing.M) {
 	var err error
@@ -24,20 +30,28 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "redisstore tests need a real redis-server:", err)
 		os.Exit(1)
 	}
+	if topo, err = testtopology.StartRequested(os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "redisstore tests:", err)
+		_ = srv.Stop()
+		os.Exit(1)
+	}
 	code := m.Run()
+	_ = topo.Stop()
 	_ = srv.Stop()
 	os.Exit(code)
 }
 
-// backend is a Redis the store tests run against: the real server, and the
-// embedded dev store.
+// backend is a Redis the store tests run against: the real server, the
+// embedded dev store, and the cluster and sentinel topologies when
+// SESSIOND_TEST_TOPOLOGIES asks for them. A topology is shared by the
+// package, emptied before each test: tests using it must not run in parallel.
 type backend struct {
 	name string
 	open func(tb testing.TB) redis.UniversalClient
 }
 
 func backends() []backend {
-	return []backend{
+	list := []backend{
 		{name: "redis-server", open: func(tb testing.TB) redis.UniversalClient { return srv.NewClient(tb) }},
 		{name: "embedded", open: func(tb testing.TB) redis.UniversalClient {
 			tb.Helper()
@@ -50,6 +64,62 @@ func backends() []backend {
 			return c
 		}},
 	}
+	if topo.Cluster != nil {
+		list = append(list, backend{name: "cluster", open: func(tb testing.TB) redis.UniversalClient {
+			return openTopology(tb, topo.Cluster.Flush, ConnectOptions{Mode: "cluster", Addrs: topo.Cluster.Addrs()})
+		}})
+	}
+	if topo.Sentinel != nil {
+		list = append(list, backend{name: "sentinel", open: func(tb testing.TB) redis.UniversalClient {
+			return openTopology(tb, topo.Sentinel.Flush, ConnectOptions{
+				Mode: "sentinel", Addrs: topo.Sentinel.SentinelAddrs(), Master: topo.Sentinel.MasterName(),
+			})
+		}})
+	}
+	return list
+}
+
+// openTopology empties a shared topology and connects to it as cmd/sessiond
+// does; the client is closed when the test ends.
+func openTopology(tb testing.TB, flush func(context.Context) error, o ConnectOptions) redis.UniversalClient {
+	tb.Helper()
+	if err := flush(context.Background()); err != nil {
+		tb.Fatalf("empty the %s topology: %v", o.Mode, err)
+	}
+	rdb, err := Connect(o)
+	if err != nil {
+		tb.Fatalf("connect to the %s topology: %v", o.Mode, err)
+	}
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// scanKeys returns the keys matching pattern. On a cluster it scans every
+// master: a cluster client sends SCAN to one node.
+func scanKeys(tb testing.TB, rdb redis.UniversalClient, pattern string) []string {
+	tb.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, rdb)
+	}
+	if err != nil {
+		tb.Fatalf("scan %s: %v", pattern, err)
+	}
+	return keys
 }
 
 // forEachBackend runs f once per backend.

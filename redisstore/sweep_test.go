@@ -93,13 +93,18 @@ func TestSweepPrunesAfterMassExpiry(t *testing.T) {
 	rdb := srv.NewClient(t)
 	ctx := context.Background()
 	st := New(rdb, Options{})
+	// All 200 expire at one instant, far enough ahead to be counted first
+	// even on a loaded machine.
+	exp := time.Now().Add(2 * time.Second).Truncate(time.Millisecond)
 	for i := 0; i < 200; i++ {
-		mustCreate(t, st, newSession("mass", "p", "u"+itoa(int64(i%20)), 300*time.Millisecond))
+		s := newSession("mass", "p", "u"+itoa(int64(i%20)), time.Hour)
+		s.ExpiresAt = exp
+		mustCreate(t, st, s)
 	}
 	keep := newSession("mass", "p", "u0", time.Hour)
 	mustCreate(t, st, keep)
 	before, _ := rdb.ZCard(ctx, tenantKeys("mass").all()).Result()
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(time.Until(exp) + 300*time.Millisecond)
 	res, err := st.Sweep(ctx)
 	if err != nil {
 		t.Fatal(err)

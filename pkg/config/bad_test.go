@@ -55,6 +55,8 @@ func TestLoadBad(t *testing.T) {
 		{"wait replicas negative", with(nil, config.EnvRedisWaitReplicas, "-1"), config.EnvRedisWaitReplicas, "must be between 0 and 10, got -1"},
 		{"wait replicas too many", with(nil, config.EnvRedisWaitReplicas, "11"), config.EnvRedisWaitReplicas, "must be between 0 and 10, got 11"},
 		{"wait replicas not int", with(nil, config.EnvRedisWaitReplicas, "one"), config.EnvRedisWaitReplicas, `must be an integer, got "one"`},
+		{"redis timeout not above the WAIT timeout", with(nil, config.EnvRedisWaitReplicas, "1", config.EnvRedisTimeout, "500ms", config.EnvRedisWaitTimeout, "500ms"), config.EnvRedisTimeout,
+			"must be longer than SESSIOND_REDIS_WAIT_TIMEOUT (500ms) when SESSIOND_REDIS_WAIT_REPLICAS is set, got 500ms"},
 		{"wait timeout zero blocks forever", with(nil, config.EnvRedisWaitTimeout, "0"), config.EnvRedisWaitTimeout, "must be at least 1ms"},
 		{"wait timeout too long", with(nil, config.EnvRedisWaitTimeout, "2m"), config.EnvRedisWaitTimeout, "must be at most 1m0s"},
 		{"wait timeout garbage", with(nil, config.EnvRedisWaitTimeout, "soon"), config.EnvRedisWaitTimeout, "must be a duration"},

@@ -76,6 +76,13 @@ func (c Config) validate() []Problem {
 	checkInt(bad, EnvRedisWaitReplicas, c.RedisWaitReplicas, 0, 10)
 	// WAIT with a timeout of 0 blocks forever, so zero is never acceptable.
 	checkDuration(bad, EnvRedisWaitTimeout, c.RedisWaitTimeout, time.Millisecond, time.Minute)
+	// WAIT rides in the same round trip as the revocation: a Redis timeout
+	// that is not longer than the WAIT timeout turns a replica shortfall
+	// into a network error, and the batch's events would be skipped.
+	if c.RedisWaitReplicas > 0 && c.RedisTimeout <= c.RedisWaitTimeout {
+		bad(EnvRedisTimeout, "must be longer than %s (%s) when %s is set, got %s",
+			EnvRedisWaitTimeout, c.RedisWaitTimeout, EnvRedisWaitReplicas, c.RedisTimeout)
+	}
 
 	if c.HS256Secret != "" && len(c.HS256Secret) < MinHS256SecretLen {
 		bad(EnvHS256Secret, "must be at least %d bytes, got %d", MinHS256SecretLen, len(c.HS256Secret))
