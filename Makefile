@@ -11,8 +11,8 @@ IMAGE ?= sessiond:dev
 ## The storage tests are never skipped: a missing redis-server fails here, loudly.
 test: check-tools
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	SESSIOND_TEST_TOPOLOGIES=cluster,sentinel $(GO) test -race -count=1 ./redisstore ./handlers ./internal/testtopology
+	$(GO) test -race -count=1 -p 1 ./...
+	SESSIOND_TEST_TOPOLOGIES=cluster,sentinel $(GO) test -race -count=1 -p 1 ./redisstore ./handlers ./internal/testtopology
 
 ## check-tools: fail with install instructions when a test prerequisite is missing.
 check-tools:

@@ -712,7 +712,7 @@ func run(o options) (failed bool, err error) {
 	fmt.Printf("(Go figures: the whole process, server and load generator, after GC; start is after a %s warm-up;\n"+
 		" start and end of load count the SSE follower's %d goroutines, after cleanup it has stopped)\n", o.warmup, followerGoroutines)
 	fmt.Printf("goroutines after shutdown: %d (before start: %d)\n", afterStop, baseGoroutines)
-	fmt.Printf("keys left after cleanup, by prefix: %s\n", keys)
+	fmt.Printf("keys left after cleanup, by prefix (count, MEMORY USAGE): %s\n", keys)
 
 	for _, r := range rows {
 		for _, ex := range r.examples {
@@ -741,9 +741,10 @@ func run(o options) (failed bool, err error) {
 }
 
 // prefixes counts keys by their prefix up to the first ':', how many of
-// them have no expiry (they stay until something deletes them), and how many
-// members of sorted sets have a score (an expiry) in the past.
-type prefixes map[string]*[3]int
+// them have no expiry (they stay until something deletes them), how many
+// members of sorted sets have a score (an expiry) in the past, and the
+// bytes MEMORY USAGE reports for them.
+type prefixes map[string]*[4]int
 
 func (p prefixes) String() string {
 	if len(p) == 0 {
@@ -759,13 +760,14 @@ func (p prefixes) String() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %d", k, p[k][0])
+		fmt.Fprintf(&b, "%s %d (%s", k, p[k][0], kib(p[k][3]))
 		if n := p[k][1]; n > 0 {
-			fmt.Fprintf(&b, " (%d without expiry)", n)
+			fmt.Fprintf(&b, ", %d without expiry", n)
 		}
 		if n := p[k][2]; n > 0 {
-			fmt.Fprintf(&b, " (%d expired members)", n)
+			fmt.Fprintf(&b, ", %d expired members", n)
 		}
+		b.WriteString(")")
 	}
 	return b.String()
 }
@@ -781,7 +783,7 @@ func keysByPrefix(ctx context.Context, rdb redis.UniversalClient) (prefixes, err
 		}
 		c := out[p+":"]
 		if c == nil {
-			c = new([3]int)
+			c = new([4]int)
 			out[p+":"] = c
 		}
 		c[0]++
@@ -791,6 +793,9 @@ func keysByPrefix(ctx context.Context, rdb redis.UniversalClient) (prefixes, err
 		}
 		if ttl == -1 { // go-redis gives -1ns for "no expiry"
 			c[1]++
+		}
+		if n, err := rdb.MemoryUsage(ctx, k).Result(); err == nil {
+			c[3] += int(n)
 		}
 		if typ, _ := rdb.Type(ctx, k).Result(); typ == "zset" {
 			n, err := rdb.ZCount(ctx, k, "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10)).Result()
@@ -832,6 +837,13 @@ func round(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
+}
+
+func kib(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
