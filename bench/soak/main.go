@@ -794,7 +794,7 @@ func keysByPrefix(ctx context.Context, rdb redis.UniversalClient) (prefixes, err
 		if ttl == -1 { // go-redis gives -1ns for "no expiry"
 			c[1]++
 		}
-		if n, err := rdb.MemoryUsage(ctx, k).Result(); err == nil {
+		if n, err := rdb.MemoryUsage(ctx, k, 0).Result(); err == nil { // SAMPLES 0: every element
 			c[3] += int(n)
 		}
 		if typ, _ := rdb.Type(ctx, k).Result(); typ == "zset" {
