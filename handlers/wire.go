@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -167,4 +168,9 @@ func respondPage(c *gin.Context, items []sessionListItem, p session.Page, total 
 
 func newMeta(c *gin.Context) meta {
 	return meta{RequestID: requestID(c), Timestamp: wireTime(time.Now())}
+}
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }

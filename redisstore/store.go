@@ -93,9 +93,6 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	return s
 }
 
-// Client returns the underlying Redis client (for health checks and metrics).
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
-
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.rdb.Ping(ctx).Err())

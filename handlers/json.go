@@ -1,8 +1,0 @@
-package handlers
-
-import "encoding/json"
-
-func jsonString(s string) []byte {
-	b, _ := json.Marshal(s)
-	return b
-}
