@@ -4,15 +4,24 @@ GO ?= go
 BIN ?= sessiond
 IMAGE ?= sessiond:dev
 
-.PHONY: test check-tools vet run build fmt fmt-check docker-build compose-config clean
+.PHONY: test fuzz-smoke check-tools vet run build fmt fmt-check docker-build compose-config clean
 
 ## test: vet and run every test with the race detector against a real redis-server,
-## then the store and endpoint suites again on a real Redis Cluster and Sentinel set.
+## then the store and endpoint suites again on a real Redis Cluster and Sentinel set,
+## then every fuzz target briefly (FUZZ_SECONDS each; new failing inputs are printed
+## and kept in FUZZ_KEEP_DIR and in the package's testdata/fuzz).
 ## The storage tests are never skipped: a missing redis-server fails here, loudly.
+FUZZ_SECONDS ?= 10
+FUZZ_KEEP_DIR ?= $(CURDIR)/fuzz-findings
 test: check-tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 ./...
 	SESSIOND_TEST_TOPOLOGIES=cluster,sentinel $(GO) test -race -count=1 -p 1 ./redisstore ./handlers ./internal/testtopology
+	$(MAKE) fuzz-smoke
+
+## fuzz-smoke: run each fuzz target for FUZZ_SECONDS (scripts/fuzz.sh); fails on a new finding.
+fuzz-smoke:
+	FUZZ_KEEP_DIR=$(FUZZ_KEEP_DIR) bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## check-tools: fail with install instructions when a test prerequisite is missing.
 check-tools:

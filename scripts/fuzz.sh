@@ -12,7 +12,10 @@
 #
 # Environment: FUZZ_PARALLEL (workers, default GOMAXPROCS), FUZZ_MINIMIZE
 # (-fuzzminimizetime, default 5s: new coverage is minimized too, and long
-# inputs would otherwise eat the budget).
+# inputs would otherwise eat the budget), FUZZ_KEEP_DIR (when set, every new
+# failing input is also copied there as <FuzzX>-<hash>). Each new failing
+# input is printed in full as well, so a CI log keeps it even when the clone
+# it was written in is thrown away (`make test` runs this for 10 s a target).
 #
 # Go 1.26 can end a run with "context deadline exceeded" and no failing
 # input when -fuzztime expires while a worker is busy (go.dev/issue/75804,
@@ -63,6 +66,8 @@ for t in "${targets[@]}"; do
 		-timeout "$((secs + 600))s" "${parallel[@]}" "$dir" >"$log" 2>&1
 	rc=$?
 	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+	# No execs line yet: the run ended while replaying the seed corpus.
+	[[ -n $execs ]] || execs=$(grep -o 'baseline coverage: [0-9]*/[0-9]*' "$log" | tail -1 | awk '{print "seeds:" $3}')
 	after=$(ls "$corpus" 2>/dev/null | sort)
 	new=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed '/^$/d')
 	if [[ -n $new ]] || grep -q 'Failing input written to' "$log"; then
@@ -70,6 +75,11 @@ for t in "${targets[@]}"; do
 		failed=1
 		for f in $new; do
 			found+=("$corpus/$f   (replay: go test -run '^${name}/${f}\$' $dir)")
+			echo "--- new failing input $corpus/$f:" >&2
+			cat "$corpus/$f" >&2
+			if [[ -n ${FUZZ_KEEP_DIR:-} ]]; then
+				mkdir -p "$FUZZ_KEEP_DIR" && cp "$corpus/$f" "$FUZZ_KEEP_DIR/$name-$f"
+			fi
 		done
 		grep -E -A12 -- '^--- FAIL' "$log" | head -30 >&2
 	elif ((rc != 0)) && [[ $(failure_reasons "$log") == "context deadline exceeded" ]]; then
