@@ -1,0 +1,285 @@
+// Command revokecmp compares revoking a whole tenant through the REST
+// endpoint (POST /api/v1/tenants/{t}/sessions/revoke-all, events included)
+// with a raw pipelined loop of DEL s:{T}:<sid> + ZREM ix:{T}:all <sid> over
+// the same sessions (1000 per pipeline, same client settings). It starts its
+// own redis-server on a loopback port, seeds N sessions in one tenant through
+// redisstore.Store.Create, SAVEs them, and reloads that dump (DEBUG RELOAD
+// NOSAVE) before every run, so that both sides revoke identical data. It is
+// run by hand, never by the test suite:
+//
+//	go run ./bench/revokecmp -n 100000 -runs 3
+//	go run ./bench/revokecmp -n 100000 -runs 1 -commandstats -cpuprofile rest.pprof
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/handlers"
+	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/redisstore"
+)
+
+// userAgent is a real desktop Chrome user agent, 110 bytes long.
+const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
+
+const (
+	tenant = "t-big"
+	batch  = 1000
+)
+
+var secret = []byte("revokecmp-secret-revokecmp-secret-0123")
+
+type config struct {
+	n, runs, workers int
+	commandstats     bool
+	cpuprofile       string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.n, "n", 100000, "sessions in the tenant")
+	flag.IntVar(&c.runs, "runs", 3, "runs of each side")
+	flag.IntVar(&c.workers, "workers", 32, "concurrent creators while seeding")
+	flag.BoolVar(&c.commandstats, "commandstats", false, "print Redis INFO commandstats and SLOWLOG of the first REST run")
+	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the REST runs to this file")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "revokecmp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	srv, err := testredis.StartMain("--enable-debug-command", "yes", "--slowlog-log-slower-than", "10000")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	ctx := context.Background()
+	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: srv.URL(0), Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	start := time.Now()
+	if err := seed(ctx, rdb, c.n, c.workers); err != nil {
+		return err
+	}
+	fmt.Printf("seeded %d sessions in %v\n", c.n, time.Since(start).Round(time.Millisecond))
+	if err := rdb.Do(ctx, "SAVE").Err(); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	var raw, rest []time.Duration
+	for i := 0; i < c.runs; i++ {
+		// Alternate which side goes first, so neither always gets a warmer server.
+		sides := []string{"raw", "rest"}
+		if i%2 == 1 {
+			slices.Reverse(sides)
+		}
+		for _, side := range sides {
+			if err := reload(ctx, rdb, c.n); err != nil {
+				return err
+			}
+			var d time.Duration
+			var err error
+			if side == "raw" {
+				d, err = runRaw(ctx, rdb)
+				raw = append(raw, d)
+			} else {
+				d, err = runREST(ctx, rdb, c, i == 0)
+				rest = append(rest, d)
+			}
+			if err != nil {
+				return fmt.Errorf("%s run %d: %w", side, i+1, err)
+			}
+			fmt.Printf("run %d %-4s %v\n", i+1, side, d.Round(time.Millisecond))
+		}
+	}
+	mr, mx := median(raw), median(rest)
+	fmt.Printf("n=%d runs=%d\n", c.n, c.runs)
+	fmt.Printf("raw  DEL+ZREM pipelined: median %v min %v max %v\n", mr.Round(time.Millisecond), slices.Min(raw).Round(time.Millisecond), slices.Max(raw).Round(time.Millisecond))
+	fmt.Printf("REST revoke-all:         median %v min %v max %v\n", mx.Round(time.Millisecond), slices.Min(rest).Round(time.Millisecond), slices.Max(rest).Round(time.Millisecond))
+	fmt.Printf("ratio REST/raw (medians): %.2f\n", float64(mx)/float64(mr))
+	return nil
+}
+
+// seed creates n sessions in one tenant, 5 per user, through the store.
+func seed(ctx context.Context, rdb redis.UniversalClient, n, workers int) error {
+	st := redisstore.New(rdb, redisstore.Options{})
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				now := time.Now().UTC()
+				s := &session.Session{
+					ID:     fmt.Sprintf("01936f%026d", i), // UUIDv7-sized id
+					UserID: fmt.Sprintf("user-%07d", i/5), TenantID: tenant, PartnerID: "p1",
+					UserEmail: fmt.Sprintf("user-%07d@example.com", i/5), UserDisplayName: "Ada Lovelace",
+					IPAddress: "203.0.113.42", UserAgent: userAgent, DeviceType: device.Classify(userAgent),
+					Location: "Berlin, DE", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+				}
+				if err := st.Create(ctx, s); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// reload replaces the data set with the saved dump and checks it.
+func reload(ctx context.Context, rdb redis.UniversalClient, n int) error {
+	if err := rdb.Do(ctx, "DEBUG", "RELOAD", "NOSAVE").Err(); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	got, err := rdb.ZCard(ctx, "ix:{"+tenant+"}:all").Result()
+	if err != nil {
+		return err
+	}
+	if got != int64(n) {
+		return fmt.Errorf("reload: %d sessions indexed, want %d", got, n)
+	}
+	return nil
+}
+
+// runRaw is the floor: per session DEL of the hash and ZREM from the tenant
+// index, 1000 sessions per pipeline.
+func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
+	all := "ix:{" + tenant + "}:all"
+	sids, err := rdb.ZRange(ctx, all, 0, -1).Result()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for off := 0; off < len(sids); off += batch {
+		pipe := rdb.Pipeline()
+		for _, sid := range sids[off:min(len(sids), off+batch)] {
+			pipe.Del(ctx, "s:{"+tenant+"}:"+sid)
+			pipe.ZRem(ctx, all, sid)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	took := time.Since(start)
+	if left, err := rdb.ZCard(ctx, all).Result(); err != nil || left != 0 {
+		return 0, fmt.Errorf("raw: %d left in the index (%v)", left, err)
+	}
+	return took, nil
+}
+
+// runREST revokes the tenant through the real router over loopback HTTP.
+func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first bool) (time.Duration, error) {
+	st := redisstore.New(rdb, redisstore.Options{})
+	v, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret})
+	if err != nil {
+		return 0, err
+	}
+	defer v.Close()
+	web := httptest.NewServer(handlers.New(handlers.Deps{Store: st, Verifier: v, MaxLifetime: 720 * time.Hour, DeviceOf: device.Classify}))
+	defer web.Close()
+	tok, err := auth.MintHS256(secret, auth.MintOptions{Subject: "bench", Role: auth.RoleSuperAdmin})
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, web.URL+"/api/v1/tenants/"+tenant+"/sessions/revoke-all", strings.NewReader(""))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	evBefore, err := rdb.XLen(ctx, "ev:{revocations}").Result()
+	if err != nil {
+		return 0, err
+	}
+	if c.commandstats && first {
+		_ = rdb.ConfigResetStat(ctx).Err()
+		_ = rdb.Do(ctx, "SLOWLOG", "RESET").Err()
+	}
+	if c.cpuprofile != "" {
+		f, err := os.OpenFile(c.cpuprofile, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if c.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+	}
+	if left, err := rdb.ZCard(ctx, "ix:{"+tenant+"}:all").Result(); err != nil || left != 0 {
+		return 0, fmt.Errorf("rest: %d left in the index (%v)", left, err)
+	}
+	evAfter, err := rdb.XLen(ctx, "ev:{revocations}").Result()
+	if err != nil {
+		return 0, err
+	}
+	if c.commandstats && first {
+		info, _ := rdb.Info(ctx, "commandstats").Result()
+		fmt.Printf("--- INFO commandstats (REST run)\n%s", info)
+		slow, _ := rdb.SlowLogGet(ctx, 10).Result()
+		fmt.Printf("--- SLOWLOG (>10ms): %d entries\n", len(slow))
+		for _, e := range slow {
+			fmt.Printf("  %v %.80v\n", e.Duration, e.Args)
+		}
+	}
+	fmt.Printf("  events appended: %d; response %d bytes\n", evAfter-evBefore, len(body))
+	return took, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
