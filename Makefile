@@ -51,6 +51,18 @@ check-tools:
 	  echo "  sudo apt-get install -y gcc libc6-dev   # Debian/Ubuntu" >&2; \
 	  exit 1; }
 
+## bench: the benchmark suite (bench/suite, BENCHMARKS.md), run by hand and never by
+## CI or `make test`: its own redis-server on loopback, sessiond vs the ceiling server,
+## about 15 minutes on 2 cores. Writes bench/results/<date-time>.md and raw logs.
+## BENCH_QUICK=1 for a quick smoke run; BENCH_FLAGS for more (e.g. -phases verify,micro).
+.PHONY: bench
+BENCH_QUICK ?=
+BENCH_FLAGS ?=
+bench:
+	@mkdir -p bench/results/tmp
+	$(GO) build -o bench/results/tmp/suite ./bench/suite
+	BENCH_QUICK=$(BENCH_QUICK) bench/results/tmp/suite $(BENCH_FLAGS)
+
 ## vet: go vet every package.
 vet:
 	$(GO) vet ./...

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a child process in its own process group. The kernel kills it
+// should the suite die without stopping it (Pdeathsig), and stop signals the
+// whole group, so nothing the suite starts outlives it.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+	err  error
+}
+
+func startProc(name, logPath string, env []string, bin string, args ...string) (*proc, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: log: %w", name, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: start %s: %w", name, bin, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM to the group, then SIGKILL after grace, and waits.
+func (p *proc) stop(grace time.Duration) {
+	defer p.log.Close()
+	if p.exited() {
+		return
+	}
+	pgid := p.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = syscall.Kill(-pgid, syscall.SIGCONT)
+	select {
+	case <-p.done:
+		return
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	<-p.done
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// redisServer is a redis-server on a loopback port with the memory settings
+// of deploy/redis.conf that matter here (hash-max-listpack-value 256,
+// noeviction) and no persistence but the explicit SAVE the suite issues.
+type redisServer struct {
+	*proc
+	addr string
+	dir  string
+}
+
+func (r *redisServer) url() string { return "redis://" + r.addr + "/0" }
+
+// startRedis starts redis-server in dir; a dump.rdb already there is loaded,
+// which can take a while for a million sessions, hence the long wait.
+func startRedis(ctx context.Context, dir, logPath string) (*redisServer, error) {
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("redis: free port: %w", err)
+		}
+		p, err := startProc("redis-server", logPath, nil, "redis-server",
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no",
+			"--dir", dir, "--dbfilename", "dump.rdb",
+			"--hash-max-listpack-value", "256",
+			"--maxmemory-policy", "noeviction")
+		if err != nil {
+			return nil, err
+		}
+		r := &redisServer{proc: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir}
+		err = waitFor(ctx, 5*time.Minute, p, func() error { return ping(r.addr) })
+		if err == nil {
+			return r, nil
+		}
+		p.stop(5 * time.Second)
+		if attempt < 5 && strings.Contains(readFile(logPath), "Address already in use") {
+			continue
+		}
+		return nil, fmt.Errorf("redis-server: %w; log %s:\n%s", err, logPath, tailOf(readFile(logPath), 2000))
+	}
+}
+
+// ping is PING in raw RESP: -LOADING while a dump loads is not ready yet.
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// waitFor polls ready every 50ms until it succeeds, p exits, ctx ends or
+// limit passes.
+func waitFor(ctx context.Context, limit time.Duration, p *proc, ready func() error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("%s exited (%v) before it was ready", p.name, p.err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %v: %w", p.name, limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// httpServer is sessiond or the ceiling server.
+type httpServer struct {
+	*proc
+	base string
+}
+
+// Bench configuration of sessiond: HS256 tokens, the suite's Redis, and the
+// access log off (at info it writes one line per request, which would
+// measure the log pipe).
+const benchSecret = "bench-secret-bench-secret-bench-secret"
+
+func startSessiond(ctx context.Context, bin, redisURL, logPath string) (*httpServer, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("sessiond: free port: %w", err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p, err := startProc("sessiond", logPath, []string{
+		"SESSIOND_JWT_HS256_SECRET=" + benchSecret,
+		"SESSIOND_REDIS_URL=" + redisURL,
+		"SESSIOND_ADDR=" + addr,
+		"SESSIOND_LOG_LEVEL=error",
+	}, bin)
+	if err != nil {
+		return nil, err
+	}
+	s := &httpServer{proc: p, base: "http://" + addr}
+	if err := waitFor(ctx, 30*time.Second, p, func() error { return getOK(s.base + "/readyz") }); err != nil {
+		p.stop(5 * time.Second)
+		return nil, fmt.Errorf("sessiond: %w; log:\n%s", err, tailOf(readFile(logPath), 2000))
+	}
+	return s, nil
+}
+
+func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*httpServer, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("ceiling: free port: %w", err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p, err := startProc("ceiling", logPath, nil, bin, "-addr", addr, "-redis", redisURL, "-key", key)
+	if err != nil {
+		return nil, err
+	}
+	s := &httpServer{proc: p, base: "http://" + addr}
+	if err := waitFor(ctx, 30*time.Second, p, func() error { return getOK(s.base + "/verify") }); err != nil {
+		p.stop(5 * time.Second)
+		return nil, fmt.Errorf("ceiling: %w; log:\n%s", err, tailOf(readFile(logPath), 2000))
+	}
+	return s, nil
+}
+
+func getOK(url string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+func readFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err.Error()
+	}
+	return string(b)
+}
+
+func tailOf(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// runCmd runs a command to completion in its own process group (killed with
+// the group when ctx ends), writing its output to w.
+func runCmd(ctx context.Context, w io.Writer, dir string, env []string, bin string, args ...string) error {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", bin, strings.Join(args, " "), err)
+	}
+	return nil
+}
