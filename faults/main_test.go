@@ -16,9 +16,6 @@
 //     not acknowledge.
 //   - TestLatencySpikeOnRevoke, TestLatencySpikeOnCreate: a reply delayed
 //     past the Redis timeout by a proxy, once.
-//
-// Tests that reproduce known, reported bugs skip with "KNOWN BUG" once they
-// have observed it; set FAULTS_STRICT=1 to make them fail instead.
 package faults
 
 import (

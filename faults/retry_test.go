@@ -4,58 +4,29 @@ package faults
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
-// strictEnv makes the tests of known, reported bugs fail instead of skip.
-const strictEnv = "FAULTS_STRICT"
-
-// knownBug skips the test with the bug's description, or fails it when
-// strictEnv is set. A test calls it only once it has observed the bug; when
-// the bug is fixed the test passes on its own.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv(strictEnv) != "" {
-		t.Errorf("KNOWN BUG: "+format, args...)
-		return
-	}
-	t.Skipf("KNOWN BUG (set "+strictEnv+"=1 to fail): "+format, args...)
-}
-
-// replayed reports whether an answer is the known bug TestLatencySpikeOnCreate
-// and TestLatencySpikeOnRevoke show: a create or revoke whose first attempt
-// Redis ran late, after the client's read timeout, and whose go-redis retry
-// then found the work done (409 for a create, 404 for a revoke). Load tests
-// count these, log them, and fail on them only when strictEnv is set.
-func replayed(t *testing.T, kind string, res result) bool {
-	t.Helper()
-	if !(kind == "create" && res.status == http.StatusConflict) && !(kind == "revoke" && res.status == http.StatusNotFound) {
-		return false
-	}
-	if os.Getenv(strictEnv) != "" {
-		t.Errorf("KNOWN BUG: %s answered %v (a retried script found its own work done)", kind, res)
-	} else {
-		t.Logf("KNOWN BUG (set %s=1 to fail): %s answered %v (a retried script found its own work done)", strictEnv, kind, res)
-	}
-	return true
-}
-
 // TestLatencySpikeOnRevoke delays Redis's reply to one revoke script past
 // the Redis timeout, once. Redis has run the script by then. The revoke must
-// then answer 204 (it happened) or 503 (unknown), and its event must be in
-// the stream; it must not answer 404 for a session it has just revoked.
+// then answer 204 (it happened) or 503 (unknown), never 404 for a session it
+// has just revoked; the session must be revoked, its id pointer gone, and its
+// event in the stream, at once or after one sweep (which relays the batch's
+// revocation record).
 func TestLatencySpikeOnRevoke(t *testing.T) {
 	srv := testredis.Start(t)
 	px := startProxy(t, srv.Addr())
@@ -75,22 +46,39 @@ func TestLatencySpikeOnRevoke(t *testing.T) {
 		t.Fatal("the proxy saw no EVALSHA: the test did not inject the spike")
 	}
 	t.Logf("revoke with one %s latency spike on its script: %v", redisTimeout+300*time.Millisecond, res)
-	if v := r.verify(s.Token); v.status != http.StatusUnauthorized {
-		t.Fatalf("the revoke script ran, yet verify answers %v", v)
-	}
-	evs := r.readEvents(t, "0")
-	hasEvent := slices.ContainsFunc(evs, func(e event) bool { return e.SessionID == s.ID })
-	if res.status == http.StatusNotFound || !hasEvent {
-		knownBug(t, "DELETE of a live session answered %d and its revocation event is there: %v. "+
-			"Redis ran the revoke script, the reply came after the 500ms read timeout, go-redis (MaxRetries 1, "+
-			"redisstore/connect.go) re-ran the script, which found nothing left to revoke, so "+
-			"redisstore.(*Store).revokeInTenant skipped cleanupViews (no event, pointer kept) and handlers.revokeOne answered 404",
-			res.status, hasEvent)
-		return
-	}
 	if res.status != http.StatusNoContent && res.status != http.StatusServiceUnavailable {
 		t.Errorf("revoke with a latency spike: want 204 or 503, got %v", res)
 	}
+	if v := r.verify(s.Token); v.status != http.StatusUnauthorized {
+		t.Fatalf("the revoke script ran, yet verify answers %v", v)
+	}
+	direct := connect(t, redisstore.ConnectOptions{URL: srv.URL(0)})
+	atOnce, afterSweep := eventWritten(t, r, direct, s.ID)
+	t.Logf("revocation event written at once %v, after one sweep %v", atOnce, afterSweep)
+	if !afterSweep {
+		t.Errorf("no revocation event for %s, at once or after a sweep", s.ID)
+	}
+	if n := direct.Exists(context.Background(), "sid:{"+s.ID+"}").Val(); n != 0 {
+		t.Errorf("the id pointer of the revoked session is still there")
+	}
+}
+
+// eventWritten reports whether the revocation event of sid is in the stream
+// at once, and whether it is there after one sweep, whose clock runs a
+// minute ahead so that it relays every revocation record left behind.
+func eventWritten(t *testing.T, r *rig, rdb redis.UniversalClient, sid string) (atOnce, afterSweep bool) {
+	t.Helper()
+	has := func() bool {
+		return slices.ContainsFunc(r.readEvents(t, "0"), func(e event) bool { return e.SessionID == sid })
+	}
+	if has() {
+		return true, true
+	}
+	ahead := redisstore.New(rdb, redisstore.Options{Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	if _, err := ahead.Sweep(context.Background()); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	return false, has()
 }
 
 // TestLatencySpikeOnCreate delays Redis's reply to one create script past
@@ -109,16 +97,9 @@ func TestLatencySpikeOnCreate(t *testing.T) {
 		t.Fatal("the proxy saw no EVALSHA: the test did not inject the spike")
 	}
 	t.Logf("create with one latency spike on its script: %v", res)
-	got := r.do(http.MethodGet, "/api/v1/tenants/TL/sessions/spiked-1", r.admin, nil)
-	if res.status == http.StatusConflict && got.status == http.StatusOK {
-		knownBug(t, "POST /api/v1/internal/sessions answered 409 %q, yet the session exists (GET %d): Redis ran the create "+
-			"script, go-redis re-ran it after the read timeout (MaxRetries 1, redisstore/connect.go) and the second run "+
-			"found the session (create.lua returns -1), so redisstore.(*Store).Create returned session.ErrConflict",
-			bytes.TrimSpace(res.body), got.status)
-		return
-	}
 	if res.status != http.StatusCreated && res.status != http.StatusServiceUnavailable {
-		t.Errorf("create with a latency spike: want 201 or 503, got %v (GET: %v)", res, got)
+		got := r.do(http.MethodGet, "/api/v1/tenants/TL/sessions/spiked-1", r.admin, nil)
+		t.Errorf("create with a latency spike: want 201 or 503, got %v %q (GET: %v)", res, bytes.TrimSpace(res.body), got)
 	}
 }
 

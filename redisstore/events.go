@@ -15,22 +15,27 @@ import (
 var _ session.EventLog = (*Store)(nil)
 
 // eventsKey is the revocation stream, trimmed to about Options.EventRetention
-// entries (XADD MAXLEN ~).
+// entries (XADD MAXLEN ~). Events are delivered at least once: a batch whose
+// reply was lost, or whose request died, is relayed by the sweep from its
+// revocation record (revocations.go), and a request that stalls past the
+// sweep's grace period can see its batch's events appended twice.
 const eventsKey = "ev:{revocations}"
 
-// appendEvents queues one XADD per revoked session.
-func (s *Store) appendEvents(ctx context.Context, pipe redis.Pipeliner, revoked []session.Revoked, at time.Time, reason, actor string) {
+// appendEvents queues one XADD per revoked session and returns them.
+func (s *Store) appendEvents(ctx context.Context, pipe redis.Pipeliner, revoked []session.Revoked, at time.Time, reason, actor string) []redis.Cmder {
 	atStr := at.UTC().Format(time.RFC3339Nano)
+	cmds := make([]redis.Cmder, 0, len(revoked)+3)
 	for _, r := range revoked {
-		pipe.XAdd(ctx, &redis.XAddArgs{
+		cmds = append(cmds, pipe.XAdd(ctx, &redis.XAddArgs{
 			Stream: eventsKey, MaxLen: s.retention, Approx: true,
 			Values: []any{
 				"type", session.EventRevoked, "session_id", r.ID, "user_id", r.UserID,
 				"tenant_id", r.TenantID, "partner_id", r.PartnerID, "revoked_at", atStr,
 				"reason", reason, "actor", actor,
 			},
-		})
+		}))
 	}
+	return cmds
 }
 
 // EventsAfter reads the revocation stream after afterID (XRANGE, or XREAD

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,8 +15,10 @@ import (
 // Revoke removes the sessions r selects, tenant by tenant, in batches of at
 // most RevokeBatch sessions per script call, so that no call blocks Redis for
 // long and no batch costs a round trip per session. Each batch is atomic in
-// the tenant slot; the cross-tenant views and id pointers are cleaned right
-// after it (the tenant's outbox lets the sweep finish that if we crash).
+// the tenant slot and writes a revocation record there (revocations.go); the
+// events, id pointers and cross-tenant views follow right after it, and the
+// sweep relays a record a crash or a lost reply left behind. Events are
+// therefore delivered at least once.
 func (s *Store) Revoke(ctx context.Context, r session.Revocation) ([]session.Revoked, error) {
 	f := r.Filter
 	var tenants []string
@@ -50,95 +53,260 @@ func (s *Store) Revoke(ctx context.Context, r session.Revocation) ([]session.Rev
 	return out, nil
 }
 
-// revokeInTenant revokes the sessions of one tenant that r selects.
+// revokeInTenant revokes the sessions of one tenant that r selects, batch by
+// batch. Each round trip carries the previous batch's cleanup (events,
+// pointers, views: other slots), the deletion of the record before it, and
+// the next batch's script, so a revocation costs about one round trip per
+// batch. On a failure it finishes at once what the records say was revoked
+// and reports the failure; the sweep relays whatever it could not finish.
 func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r session.Revocation) ([]session.Revoked, error) {
-	partnerID, err := s.TenantPartner(ctx, tenantID)
+	now := s.now().Truncate(time.Millisecond)
+	if err := s.beginRevoke(ctx, tenantID, now); err != nil {
+		return nil, err
+	}
+	plan, err := newRevokePlan(tenantID, userID, r, now)
 	if err != nil {
 		return nil, err
 	}
-	k := tenantKeys(tenantID)
-	now := s.now()
-	keys := []string{k.all(), k.users(), k.revoked(now), k.outbox()}
-	base := []any{k.tag, ms(now), int(counterTTL.Seconds()), userID, r.ExceptID}
-	var out []session.Revoked
-	run := func(args ...any) (examined, kept int64, err error) {
-		res, durErr := s.runDurable(ctx, revokeScript, keys, append(append([]any{}, base...), args...)...)
-		if res == nil {
-			return 0, 0, wrap("revoke", durErr)
-		}
-		if len(res) < 2 {
-			return 0, 0, fmt.Errorf("redisstore: revoke: short reply %d", len(res))
-		}
-		examined, _ = res[0].(int64)
-		kept, _ = res[1].(int64)
-		batch := make([]session.Revoked, 0, (len(res)-2)/3)
-		for i := 2; i+2 < len(res); i += 3 {
-			sid, _ := res[i].(string)
-			uid, _ := res[i+1].(string)
-			batch = append(batch, session.Revoked{ID: sid, UserID: uid, TenantID: tenantID, PartnerID: partnerID})
-		}
-		out = append(out, batch...)
-		// The batch is revoked on the primary even when too few replicas
-		// acknowledged it: its views, pointers and events still follow, then
-		// the shortfall is reported.
-		if err := s.cleanupViews(ctx, k, now, tenantID, partnerID, batch, r); err != nil {
-			return examined, kept, err
-		}
-		return examined, kept, wrap("revoke", durErr)
-	}
-
-	if len(r.IDs) > 0 {
-		for start := 0; start < len(r.IDs); start += s.batch {
-			ids := r.IDs[start:min(len(r.IDs), start+s.batch)]
-			args := make([]any, 0, len(ids)+1)
-			args = append(args, "ids")
-			for _, id := range ids {
-				args = append(args, id)
-			}
-			if _, _, err := run(args...); err != nil {
-				return out, err
-			}
-		}
-		return out, nil
-	}
+	k := plan.k
 	src := k.all()
 	if userID != "" {
 		src = k.user(userID)
 	}
-	for offset := int64(0); ; {
-		examined, kept, err := run("idx", src, offset, s.batch)
-		if err != nil {
-			return out, err
+
+	var (
+		out      []session.Revoked
+		pend     *revokedBatch // revoked; its cleanup is not sent yet
+		done     string        // record whose cleanup succeeded; its deletion is not sent yet
+		offset   int64         // idx mode: rank of the next candidate
+		nextID   int           // ids mode: index of the next id
+		finished bool          // no script call left
+		stopErr  error         // a replica shortfall: the cleanup is finished, then it is reported
+	)
+	for {
+		var call *scriptCall
+		if !finished && stopErr == nil {
+			if len(r.IDs) > 0 {
+				ids := r.IDs[nextID:min(len(r.IDs), nextID+s.batch)]
+				nextID += len(ids)
+				finished = nextID >= len(r.IDs)
+				call = plan.ids(ids)
+			} else {
+				call = plan.call("idx", src, offset, s.batch)
+			}
 		}
-		offset += kept
-		if examined < int64(s.batch) {
-			return out, nil
+		if call == nil && pend == nil && done == "" {
+			return out, stopErr
+		}
+		res := s.revokeStep(ctx, k, pend, done, call)
+		prev, deleted := pend, done
+		pend, done = nil, ""
+		var b *revokedBatch
+		runErr := res.runErr
+		if res.reply != nil {
+			var examined, kept int64
+			b, examined, kept, err = parseRevokeReply(call.id, res.reply)
+			if err != nil {
+				runErr = err
+			}
+			if b != nil {
+				out = append(out, b.revoked...)
+			}
+			offset += kept
+			if len(r.IDs) == 0 && examined < int64(s.batch) {
+				finished = true
+			}
+		}
+		if res.cleanErr != nil || runErr != nil {
+			// Finish now what may be recorded, so that the events are not
+			// left to the sweep; then report the failure.
+			var ids []string
+			if res.cleanErr != nil {
+				if prev != nil {
+					ids = append(ids, prev.id)
+				}
+				if deleted != "" {
+					ids = append(ids, deleted)
+				}
+			}
+			if call != nil && (b != nil || res.reply == nil) {
+				ids = append(ids, call.id)
+			}
+			relayed, _ := s.relayRecords(ctx, k, ids...)
+			for _, rb := range relayed {
+				if res.reply == nil && rb.id == call.id {
+					out = append(out, rb.revoked...)
+				}
+			}
+			return out, errors.Join(res.cleanErr, runErr)
+		}
+		if prev != nil {
+			done = prev.id
+		}
+		pend = b
+		if res.durErr != nil {
+			// The batch is revoked on the primary even when too few replicas
+			// acknowledged it: its cleanup still follows, then the shortfall
+			// is reported.
+			stopErr = res.durErr
 		}
 	}
 }
 
-// cleanupViews removes revoked sessions from the cross-tenant views, drops
-// their id pointers and appends their revocation events, in one pipeline.
-func (s *Store) cleanupViews(ctx context.Context, k keys, now time.Time, tenantID, partnerID string, revoked []session.Revoked, r session.Revocation) error {
-	if len(revoked) == 0 {
-		return nil
+// scriptCall is one revoke_batch.lua call; id names the record it may write.
+type scriptCall struct {
+	id   string
+	keys []string
+	args []any
+}
+
+// revokePlan holds what the script calls of one tenant's revocation share.
+type revokePlan struct {
+	k    keys
+	keys []string
+	base []any // ARGV 1-5
+	tail []any // ARGV 7-8
+	rids *recordIDs
+}
+
+func newRevokePlan(tenantID, userID string, r session.Revocation, now time.Time) (*revokePlan, error) {
+	k := tenantKeys(tenantID)
+	hdr, err := json.Marshal(recordHeader{Tenant: tenantID, Reason: r.Reason, Actor: r.Actor, At: ms(now)})
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: revoke: record header: %w", err)
 	}
-	members := make([]any, len(revoked))
-	sids := make([]string, len(revoked))
+	return &revokePlan{
+		k:    k,
+		keys: []string{k.all(), k.users(), k.revoked(now), k.records(), k.partner()},
+		base: []any{k.tag, ms(now), int(counterTTL.Seconds()), userID, r.ExceptID},
+		tail: []any{string(hdr), ms(now.Add(relayHorizon))},
+		rids: newRecordIDs(now),
+	}, nil
+}
+
+// call is the next script call, with its own record id; mode is ARGV 9...
+func (p *revokePlan) call(mode ...any) *scriptCall {
+	id := p.rids.next()
+	args := make([]any, 0, len(p.base)+1+len(p.tail)+len(mode))
+	args = append(append(append(append(args, p.base...), id), p.tail...), mode...)
+	return &scriptCall{id: id, keys: p.keys, args: args}
+}
+
+// ids is the call revoking the given session ids.
+func (p *revokePlan) ids(ids []string) *scriptCall {
+	mode := make([]any, 0, len(ids)+1)
+	mode = append(mode, "ids")
+	for _, sid := range ids {
+		mode = append(mode, sid)
+	}
+	return p.call(mode...)
+}
+
+// stepResult is what one round trip of revokeInTenant brought back.
+type stepResult struct {
+	reply    []any // the script's reply; nil when it did not answer
+	cleanErr error // the previous batch's cleanup, or a record's deletion, failed
+	runErr   error // the script did not answer (it may have run)
+	durErr   error // the script ran, but too few replicas acknowledged it
+}
+
+// revokeStep sends the cleanup of pend, the deletion of record done, and
+// the script call, in one pipeline: go-redis splits it by slot on Cluster.
+// With WAIT on Cluster the script goes apart (runDurable), on its slot's
+// master. When replicas are configured and the script shares the pipeline's
+// connection, WAIT follows it and covers the cleanup too.
+func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done string, call *scriptCall) stepResult {
+	var res stepResult
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	apart := call != nil && s.wait > 0 && cluster
 	pipe := s.rdb.Pipeline()
-	for i, r := range revoked {
-		members[i] = viewMember(tenantID, r.ID)
-		sids[i] = r.ID
-		pipe.Del(ctx, pointerKey(r.ID))
+	var cleanup []redis.Cmder
+	if pend != nil {
+		cleanup = s.queueRelay(ctx, pipe, pend)
 	}
-	s.appendEvents(ctx, pipe, revoked, now, r.Reason, r.Actor)
-	outboxDone(ctx, pipe, k, ms(now), sids...)
-	pipe.ZRem(ctx, globalViewKey, members...)
-	if partnerID != "" {
-		pipe.ZRem(ctx, partnerViewKey(partnerID), members...)
+	if done != "" {
+		cleanup = append(cleanup, pipe.HDel(ctx, k.records(), done))
 	}
+	var run, acks *redis.Cmd
+	if call != nil && !apart {
+		run = revokeBatchScript.EvalSha(ctx, pipe, call.keys, call.args...)
+		if s.wait > 0 {
+			acks = pipe.Do(ctx, "WAIT", s.wait, s.waitT.Milliseconds())
+		}
+	}
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx)
+	}
+	if err := firstErr(cleanup); err != nil {
+		res.cleanErr = wrap("revoke: cleanup", err)
+	}
+	switch {
+	case call == nil:
+		return res
+	case apart && res.cleanErr != nil:
+		return res
+	case apart, redis.HasErrorPrefix(run.Err(), "NOSCRIPT"):
+		// runDurable loads the script and runs it again: the first try
+		// did not run.
+		reply, err := s.runDurable(ctx, revokeBatchScript, call.keys, call.args...)
+		res.reply = reply
+		if reply == nil {
+			res.runErr = wrap("revoke", err)
+		} else {
+			res.durErr = wrap("revoke", err)
+		}
+		return res
+	}
+	reply, err := run.Slice()
+	if err != nil {
+		res.runErr = wrap("revoke", err)
+		return res
+	}
+	res.reply = reply
+	if acks != nil {
+		n, err := acks.Int64()
+		switch {
+		case err != nil:
+			res.durErr = wrap("revoke: wait", err)
+			if !errors.Is(res.durErr, session.ErrUnavailable) {
+				res.durErr = fmt.Errorf("%w: %w", session.ErrUnavailable, res.durErr)
+			}
+		case n < int64(s.wait):
+			res.durErr = wrap("revoke", fmt.Errorf("%d of %d replicas acknowledged: %w", n, s.wait, session.ErrUnavailable))
+		}
+	}
+	return res
+}
+
+// parseRevokeReply reads revoke_batch.lua's reply {examined, kept, record}; b is
+// nil when the batch revoked nothing.
+func parseRevokeReply(id string, reply []any) (b *revokedBatch, examined, kept int64, err error) {
+	if len(reply) < 3 {
+		return nil, 0, 0, fmt.Errorf("redisstore: revoke: short reply %d", len(reply))
+	}
+	examined, _ = reply[0].(int64)
+	kept, _ = reply[1].(int64)
+	rec, _ := reply[2].(string)
+	if rec == "" {
+		return nil, examined, kept, nil
+	}
+	b, err = decodeRecord(id, rec)
+	return b, examined, kept, err
+}
+
+// beginRevoke keeps the tenant on the sweep's list for visitHorizon at
+// least, before any record of this revocation can exist: the sweep must
+// visit the tenant to relay a record left behind. Only a listed tenant can
+// have live sessions (Create lists it first), so an unlisted one is left out,
+// and most revocations change nothing here: a tenant's score is the latest
+// absolute expiry of its sessions.
+func (s *Store) beginRevoke(ctx context.Context, tenantID string, now time.Time) error {
+	until := ms(now.Add(s.visitHorizon()))
+	pipe := s.rdb.Pipeline()
+	pipe.ZAddArgs(ctx, tenantsKey, redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{{Score: float64(until), Member: tenantID}}})
+	expireAtLeast(ctx, pipe, tenantsKey, until)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return wrap("revoke: views", err)
+		return wrap("revoke: tenant", err)
 	}
 	return nil
 }

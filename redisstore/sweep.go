@@ -127,6 +127,12 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 		}
 	}
 	reconciled, err = s.reconcileOutbox(ctx, tenantID, partner, nowMS)
+	if err == nil {
+		// Revoked batches whose events a crash or a lost reply left unwritten.
+		var relayed int
+		relayed, err = s.relayRevocations(ctx, tenantID, nowMS)
+		reconciled += relayed
+	}
 	return partner, pruned, reconciled, err
 }
 
