@@ -26,11 +26,10 @@ var (
 	authzSteps  = flag.Int("authz.steps", 3000, "random (caller, endpoint, target) triples TestAuthzProperty checks")
 	authzBudget = flag.Duration("authz.budget", 20*time.Second, "wall-clock bound of TestAuthzProperty")
 	// A session created without partner_id before its tenant's partner is
-	// recorded keeps no partner; the tenant endpoints and revocations by
-	// partner treat it as the partner's once the tenant's partner is known,
-	// the partner admin's admin list, get and delete do not. The world avoids
-	// that case unless asked to.
-	authzPartnerless = flag.Bool("authz.partnerless", false, "let TestAuthzProperty create a tenant's first session without partner_id")
+	// recorded has no partner until a later create names the tenant's
+	// partner; from then on it is that partner's on every endpoint (the
+	// store adopts it). The world creates such sessions unless told not to.
+	authzPartnerless = flag.Bool("authz.partnerless", true, "let TestAuthzProperty create a tenant's first session without partner_id")
 )
 
 // kind is a class of caller of the SPEC §3 table. The tests decide it from

@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -188,4 +190,95 @@ func TestReachMissingClaims(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestReachAdoptedSessions: a tenant's sessions created without partner_id
+// before any create named its partner become that partner's when one does
+// (SPEC §3), on every endpoint its partner admin uses, as on the tenant
+// endpoints. Tenant TA: a-1 (u1) and a-2 (u2, mobile) without partner, then
+// a-3 (u1) with partner P1.
+func TestReachAdoptedSessions(t *testing.T) {
+	fixture := []sess{
+		{"id": "a-1", "user_id": "u1", "tenant_id": "TA", "ttl_seconds": 3600, "device_type": "desktop"},
+		{"id": "a-2", "user_id": "u2", "tenant_id": "TA", "ttl_seconds": 3500, "device_type": "mobile"},
+		{"id": "a-3", "user_id": "u1", "tenant_id": "TA", "partner_id": "P1", "ttl_seconds": 3400, "device_type": "desktop"},
+	}
+	all := []string{"a-1", "a-2", "a-3"}
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		// check inspects the answer; left is what a super admin lists after.
+		check func(t *testing.T, r response)
+		left  []string
+	}{
+		{name: "admin list", method: "GET", path: pathAdmin, status: ok, check: listed(all), left: all},
+		{name: "admin list by partner", method: "GET", path: pathAdmin + "?partner_id=P1", status: ok, check: listed(all), left: all},
+		{name: "admin list by tenant", method: "GET", path: pathAdmin + "?tenant_id=TA", status: ok, check: listed(all), left: all},
+		{name: "admin list by user", method: "GET", path: pathAdmin + "?user_id=u1", status: ok, check: listed([]string{"a-1", "a-3"}), left: all},
+		{name: "admin get", method: "GET", path: pathAdmin + "/a-1", status: ok, left: all},
+		{name: "tenant list", method: "GET", path: pathTenant("TA"), status: ok, check: listed(all), left: all},
+		{name: "tenant get", method: "GET", path: pathTenant("TA") + "/a-2", status: ok, left: all},
+		{name: "tenant stats", method: "GET", path: pathTenant("TA") + "/stats", status: ok, check: func(t *testing.T, r response) {
+			got := mustDecode[envelope[statsJSON]](t, r).Data
+			if got.ActiveSessions != 3 || got.ActiveUsers != 2 || got.SessionsByDeviceType["mobile"] != 1 {
+				t.Errorf("stats %+v, want 3 sessions, 2 users, 1 mobile", got)
+			}
+		}, left: all},
+		{name: "admin delete", method: "DELETE", path: pathAdmin + "/a-2", status: nc, left: []string{"a-1", "a-3"}},
+		{name: "admin revoke-all by partner", method: "POST", path: pathAdmin + "/revoke-all", body: map[string]any{"partner_id": "P1"},
+			status: ok, check: revoked(all), left: []string{}},
+		{name: "admin revoke-all by user", method: "POST", path: pathAdmin + "/revoke-all", body: map[string]any{"user_id": "u1"},
+			status: ok, check: revoked([]string{"a-1", "a-3"}), left: []string{"a-2"}},
+		{name: "tenant revoke-all", method: "POST", path: pathTenant("TA") + "/revoke-all", status: ok, check: revoked(all), left: []string{}},
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, b)
+				for _, s := range fixture {
+					e.mustCreate(t, maps.Clone(s))
+				}
+				r := e.do(t, req{Method: tc.method, Path: tc.path, Token: e.token(t, partnerAdmin), Body: tc.body})
+				if r.Code != tc.status {
+					t.Fatalf("%s %s as partner admin P1: got %d, want %d; body: %s", tc.method, tc.path, r.Code, tc.status, r.Body)
+				}
+				if tc.check != nil {
+					tc.check(t, r)
+				}
+				if got := e.mustListIDs(t, pathAdmin); !slices.Equal(got, tc.left) {
+					t.Errorf("left %v, want %v", got, tc.left)
+				}
+				// The partner admin's view agrees with the super admin's.
+				r = e.get(t, pathAdmin, e.token(t, partnerAdmin))
+				if got := ids(mustDecode[envelope[[]listItemJSON]](t, r).Data); !slices.Equal(got, tc.left) {
+					t.Errorf("partner admin lists %v after, want %v", got, tc.left)
+				}
+			})
+		}
+	})
+}
+
+// listed checks a list answer holds exactly want, in order, with its total.
+func listed(want []string) func(t *testing.T, r response) {
+	return func(t *testing.T, r response) {
+		t.Helper()
+		got := mustDecode[envelope[[]listItemJSON]](t, r)
+		if !slices.Equal(ids(got.Data), want) || got.Pagination == nil || got.Pagination.TotalItems != len(want) {
+			t.Errorf("listed %v (pagination %+v), want %v", ids(got.Data), got.Pagination, want)
+		}
+	}
+}
+
+// revoked checks a revocation answer names exactly want.
+func revoked(want []string) func(t *testing.T, r response) {
+	return func(t *testing.T, r response) {
+		t.Helper()
+		got := mustDecode[envelope[revokeJSON]](t, r).Data
+		if !sameSet(got.SessionIDs, want) || got.RevokedCount != len(want) {
+			t.Errorf("revoked %d %v, want %v", got.RevokedCount, got.SessionIDs, want)
+		}
+	}
 }

@@ -9,7 +9,10 @@ import (
 )
 
 // Session hash fields. Short names keep the hash small: one session is one
-// listpack when the user agent fits hash-max-listpack-value.
+// listpack when the user agent fits hash-max-listpack-value. A session's
+// partner is its tenant's (tp:{T}); hashes written before that was so may
+// still hold it in fPartner. fAbsExpires is left out while it equals
+// fExpires (no idle timeout).
 const (
 	fUser        = "u"
 	fPartner     = "p"
@@ -44,12 +47,23 @@ func encodeFields(s *session.Session) []any {
 	add(fDevice, s.DeviceType)
 	add(fLocation, s.Location)
 	out = append(out, fCreated, strconv.FormatInt(ms(s.CreatedAt), 10),
-		fExpires, strconv.FormatInt(ms(s.ExpiresAt), 10),
-		fAbsExpires, strconv.FormatInt(ms(s.AbsoluteExpiresAt), 10))
+		fExpires, strconv.FormatInt(ms(s.ExpiresAt), 10))
+	if s.IdleTimeout > 0 || ms(s.AbsoluteExpiresAt) != ms(s.ExpiresAt) {
+		out = append(out, fAbsExpires, strconv.FormatInt(ms(s.AbsoluteExpiresAt), 10))
+	}
 	if s.IdleTimeout > 0 {
 		out = append(out, fIdle, strconv.FormatInt(s.IdleTimeout.Milliseconds(), 10))
 	}
 	return out
+}
+
+// partnerOf is a session's partner: its tenant's, else the one an older
+// hash recorded itself.
+func partnerOf(tenantPartner, stored string) string {
+	if tenantPartner != "" {
+		return tenantPartner
+	}
+	return stored
 }
 
 // decode turns a session hash into a Session; ok is false for an empty
@@ -72,7 +86,7 @@ func decode(tenantID, sid string, h map[string]string) (session.Session, bool) {
 		CreatedAt:         fromMS(atoi(h[fCreated])),
 		LastActivityAt:    fromMS(atoi(h[fLastActive])),
 		ExpiresAt:         fromMS(atoi(h[fExpires])),
-		AbsoluteExpiresAt: fromMS(atoi(h[fAbsExpires])),
+		AbsoluteExpiresAt: fromMS(max(atoi(h[fAbsExpires]), atoi(h[fExpires]))),
 	}
 	if it := atoi(h[fIdle]); it > 0 {
 		s.IdleTimeout = msDuration(it)

@@ -16,7 +16,8 @@ import (
 //	ix:{T}:d:<device>    zset   sid -> expires_at ms
 //	ix:{T}:users         zset   uid -> latest expires_at ms of the user
 //	ob:{T}               zset   sid -> ms of the last create/revoke/expiry change (outbox for the views)
-//	tp:{T}               string the tenant's partner
+//	tp:{T}               string the tenant's partner, which is every session's partner
+//	ad:{T}               string partner whose view still lacks the tenant's earlier sessions (adoption marker)
 //	st:{T}:c:<hour>      string sessions created in that UTC hour (expires after 25h)
 //	st:{T}:r:<hour>      string sessions revoked in that UTC hour (expires after 25h)
 //	sid:{<sid>}          string tenant of the session, for calls that know only the id
@@ -38,6 +39,7 @@ func (k keys) device(dev string) string  { return "ix:" + k.tag + ":d:" + dev }
 func (k keys) users() string             { return "ix:" + k.tag + ":users" }
 func (k keys) outbox() string            { return "ob:" + k.tag }
 func (k keys) partner() string           { return "tp:" + k.tag }
+func (k keys) adoption() string          { return "ad:" + k.tag }
 func (k keys) sweepLock() string         { return "lk:" + k.tag + ":sweep" }
 func (k keys) created(t time.Time) string {
 	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")

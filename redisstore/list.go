@@ -185,17 +185,28 @@ func (s *Store) load(ctx context.Context, members []ranked) ([]session.Session, 
 	if len(members) == 0 {
 		return items, 0, nil
 	}
+	// The sessions and, in the same round trip, the partner of each tenant
+	// on the page, which is its sessions' partner.
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(members))
+	partners := map[string]*redis.StringCmd{}
 	for i, m := range members {
 		t, sid, ok := m.ix.ref(m.member)
 		if !ok {
 			continue
 		}
 		cmds[i] = pipe.HGetAll(ctx, tenantKeys(t).session(sid))
+		if partners[t] == nil {
+			partners[t] = pipe.Get(ctx, tenantKeys(t).partner())
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, 0, wrap("list: load", err)
+	}
+	for _, c := range cmds {
+		if c != nil && c.Err() != nil {
+			return nil, 0, wrap("list: load", c.Err())
+		}
 	}
 	now := s.now()
 	var stale []ranked
@@ -205,6 +216,7 @@ func (s *Store) load(ctx context.Context, members []ranked) ([]session.Session, 
 		if cmds[i] != nil {
 			t, sid, _ := m.ix.ref(m.member)
 			sess, ok = decode(t, sid, cmds[i].Val())
+			sess.PartnerID = partnerOf(partners[t].Val(), sess.PartnerID)
 			ok = ok && sess.ExpiresAt.After(now)
 		}
 		if !ok {

@@ -34,12 +34,18 @@ var (
 	outboxDoneSrc string
 	//go:embed scripts/repair.lua
 	repairSrc string
+	//go:embed scripts/adopt_done.lua
+	adoptDoneSrc string
+	//go:embed scripts/prune_users.lua
+	pruneUsersSrc string
 
 	createScript     = redis.NewScript(createSrc)
 	revokeScript     = redis.NewScript(revokeSrc)
 	touchScript      = redis.NewScript(touchSrc)
 	outboxDoneScript = redis.NewScript(outboxDoneSrc)
 	repairScript     = redis.NewScript(repairSrc)
+	adoptDoneScript  = redis.NewScript(adoptDoneSrc)
+	pruneUsersScript = redis.NewScript(pruneUsersSrc)
 )
 
 // Options tune a Store. Zero values take the defaults.
@@ -147,7 +153,7 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	args = append(args, encodeFields(sess)...)
 	res, err := createScript.Run(ctx, s.rdb, []string{
 		k.session(sess.ID), k.all(), k.user(sess.UserID), k.device(sess.DeviceType),
-		k.users(), k.partner(), k.created(now), k.outbox(),
+		k.users(), k.partner(), k.created(now), k.outbox(), k.adoption(),
 	}, args...).Slice()
 	if err != nil {
 		return wrap("create", err)
@@ -162,8 +168,10 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		}
 		return session.ErrPartnerMismatch
 	}
-	if p, _ := res[1].(string); p != "" {
-		sess.PartnerID = p
+	sess.PartnerID, _ = res[1].(string)
+	var adoptMS int64
+	if len(res) > 2 {
+		adoptMS, _ = res[2].(int64)
 	}
 
 	pipe = s.rdb.Pipeline()
@@ -171,6 +179,14 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	outboxDone(ctx, pipe, k, ms(now), sess.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("create: views", err)
+	}
+	if adoptMS > 0 {
+		// This create gave the tenant its partner: the tenant's earlier
+		// sessions are the partner's from now on and join its view. If we
+		// stop before the end, the marker makes the sweep finish it.
+		if _, err := s.adopt(ctx, sess.TenantID, sess.PartnerID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -200,6 +216,98 @@ func outboxDone(ctx context.Context, pipe redis.Pipeliner, k keys, cutoffMS int6
 	outboxDoneScript.Eval(ctx, pipe, []string{k.outbox()}, args...)
 }
 
+// adopt adds a tenant's live sessions to its partner's view after a create
+// gave the tenant that partner while it had partner-less sessions (a
+// session's partner is its tenant's). It walks the tenant index with ZSCAN,
+// which returns every member present for the whole walk, in batches of about
+// RevokeBatch; sessions created meanwhile are in the view already. Each batch
+// is written, then read back from the tenant index and corrected: a touch
+// that moved an expiry before its member reached the view left the view
+// alone, so the newer score wins (GT); a session revoked meanwhile leaves the
+// view. Last, the marker goes, so that the sweep does not walk the tenant
+// again; a marker left by a crash makes the sweep call adopt itself.
+func (s *Store) adopt(ctx context.Context, tenantID, partnerID string) (int, error) {
+	k := tenantKeys(tenantID)
+	until, err := s.rdb.Do(ctx, "PEXPIRETIME", k.all()).Int64()
+	if err != nil {
+		return 0, wrap("adopt: index expiry", err)
+	}
+	n := 0
+	for cursor := uint64(0); ; {
+		kv, next, err := s.rdb.ZScan(ctx, k.all(), cursor, "", int64(s.batch)).Result()
+		if err != nil {
+			return n, wrap("adopt: scan", err)
+		}
+		for len(kv) > 0 {
+			chunk := kv[:min(len(kv), 2*s.batch)]
+			kv = kv[len(chunk):]
+			got, err := s.adoptBatch(ctx, tenantID, partnerID, chunk, until)
+			n += got
+			if err != nil {
+				return n, err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	if err := adoptDoneScript.Run(ctx, s.rdb, []string{k.adoption()}, partnerID).Err(); err != nil {
+		return n, wrap("adopt: done", err)
+	}
+	return n, nil
+}
+
+// adoptBatch writes one batch of tenant index members (member, score pairs
+// as ZSCAN returns them) to the partner's view and corrects it from a fresh
+// read of the tenant index.
+func (s *Store) adoptBatch(ctx context.Context, tenantID, partnerID string, kv []string, untilMS int64) (int, error) {
+	k := tenantKeys(tenantID)
+	view := partnerViewKey(partnerID)
+	nowMS := ms(s.now())
+	sids := make([]string, 0, len(kv)/2)
+	zs := make([]redis.Z, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		sids = append(sids, kv[i])
+		if sc, _ := strconv.ParseFloat(kv[i+1], 64); int64(sc) > nowMS {
+			zs = append(zs, redis.Z{Score: sc, Member: viewMember(tenantID, kv[i])})
+		}
+	}
+	pipe := s.rdb.Pipeline()
+	pipe.SAdd(ctx, partnerTenantsKey(partnerID), tenantID)
+	if len(zs) > 0 {
+		pipe.ZAddGT(ctx, view, zs...)
+	}
+	if untilMS > 0 {
+		expireAtLeast(ctx, pipe, partnerTenantsKey(partnerID), untilMS)
+		expireAtLeast(ctx, pipe, view, untilMS)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, wrap("adopt: view", err)
+	}
+	fresh, err := s.rdb.ZMScore(ctx, k.all(), sids...).Result()
+	if err != nil {
+		return len(zs), wrap("adopt: reread", err)
+	}
+	pipe = s.rdb.Pipeline()
+	var gone []any
+	for i, sid := range sids {
+		m := viewMember(tenantID, sid)
+		// ZMSCORE answers 0 for a missing member.
+		if i >= len(fresh) || int64(fresh[i]) <= nowMS {
+			gone = append(gone, m)
+			continue
+		}
+		pipe.ZAddArgs(ctx, view, redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{{Score: fresh[i], Member: m}}})
+	}
+	if len(gone) > 0 {
+		pipe.ZRem(ctx, view, gone...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return len(zs), wrap("adopt: correct view", err)
+	}
+	return len(zs), nil
+}
+
 // expireAtLeast makes key live at least until atMS without ever shortening it.
 func expireAtLeast(ctx context.Context, pipe redis.Pipeliner, key string, atMS int64) {
 	pipe.Do(ctx, "PEXPIREAT", key, atMS, "NX")
@@ -215,13 +323,22 @@ func (s *Store) Get(ctx context.Context, id string) (session.Session, error) {
 	return s.GetInTenant(ctx, tenantID, id)
 }
 
-// GetInTenant returns a live session of a known tenant in one round trip.
+// GetInTenant returns a live session of a known tenant in one round trip to
+// its slot: the hash and the tenant's partner, which is the session's.
 func (s *Store) GetInTenant(ctx context.Context, tenantID, id string) (session.Session, error) {
-	h, err := s.rdb.HGetAll(ctx, tenantKeys(tenantID).session(id)).Result()
-	if err != nil {
+	k := tenantKeys(tenantID)
+	pipe := s.rdb.Pipeline()
+	hcmd := pipe.HGetAll(ctx, k.session(id))
+	pcmd := pipe.Get(ctx, k.partner())
+	_, _ = pipe.Exec(ctx) // each reply is checked below
+	if err := hcmd.Err(); err != nil {
 		return session.Session{}, wrap("get", err)
 	}
-	sess, ok := decode(tenantID, id, h)
+	if err := pcmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return session.Session{}, wrap("get: partner", err)
+	}
+	sess, ok := decode(tenantID, id, hcmd.Val())
+	sess.PartnerID = partnerOf(pcmd.Val(), sess.PartnerID)
 	if !ok || !sess.ExpiresAt.After(s.now()) {
 		return session.Session{}, session.ErrNotFound
 	}
@@ -244,7 +361,7 @@ func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activi
 	if at.IsZero() {
 		at = s.now()
 	}
-	res, err := touchScript.Run(ctx, s.rdb, []string{k.session(id), k.all(), k.users(), k.outbox()},
+	res, err := touchScript.Run(ctx, s.rdb, []string{k.session(id), k.all(), k.users(), k.outbox(), k.partner()},
 		k.tag, id, ms(at), a.IPAddress, a.AppID, a.AppName, session.MaxApps).Slice()
 	if err != nil {
 		return wrap("touch", err)

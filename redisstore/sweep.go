@@ -97,14 +97,15 @@ func (s *Store) sweepLock(ctx context.Context, key string) (bool, error) {
 	return ok, nil
 }
 
-// sweepTenant prunes one tenant's indexes and reconciles its outbox.
+// sweepTenant prunes one tenant's indexes, finishes an adoption a crash left
+// behind and reconciles its outbox.
 func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowMS int64) (partner string, pruned int64, reconciled int, err error) {
 	k := tenantKeys(tenantID)
 	pipe := s.rdb.Pipeline()
 	pcmd := pipe.Get(ctx, k.partner())
+	acmd := pipe.Get(ctx, k.adoption())
 	cmds := []*redis.IntCmd{
 		pipe.ZRemRangeByScore(ctx, k.all(), "-inf", itoa(nowMS)),
-		pipe.ZRemRangeByScore(ctx, k.users(), "-inf", itoa(nowMS)),
 	}
 	for _, d := range session.DeviceTypes {
 		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, k.device(d), "-inf", itoa(nowMS)))
@@ -115,6 +116,18 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 	partner = pcmd.Val()
 	for _, c := range cmds {
 		pruned += c.Val()
+	}
+	n, err := s.pruneUsers(ctx, k, nowMS)
+	pruned += n
+	if err != nil {
+		return partner, pruned, 0, err
+	}
+	if p := acmd.Val(); p != "" {
+		// A create gave the tenant its partner and stopped before the
+		// tenant's earlier sessions were all in the partner's view.
+		if _, err := s.adopt(ctx, tenantID, p); err != nil {
+			return partner, pruned, 0, err
+		}
 	}
 	if partner != "" {
 		// Re-assert membership in the partner's tenant set: a session that
@@ -134,6 +147,43 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 		reconciled += relayed
 	}
 	return partner, pruned, reconciled, err
+}
+
+// pruneUsers prunes the user indexes of the users whose sessions have all
+// expired (their latest expiry in ix users has passed), a batch of users per
+// script call, and drops them from ix users: the cost is proportional to the
+// users that expired. Users with live sessions keep the expired members of
+// their index until their next login or a revocation of theirs prunes it, or the index's own expiry (the latest absolute expiry of the user's
+// sessions) removes it: those are at most the sessions the user had live at
+// the last login, and finding them here would need a per-user record of the
+// earliest expiry (one more zset entry per user).
+func (s *Store) pruneUsers(ctx context.Context, k keys, nowMS int64) (int64, error) {
+	var total int64
+	for {
+		uids, err := s.rdb.ZRangeByScore(ctx, k.users(), &redis.ZRangeBy{Min: "-inf", Max: itoa(nowMS), Count: int64(s.batch)}).Result()
+		if err != nil {
+			return total, wrap("sweep: expired users", err)
+		}
+		if len(uids) == 0 {
+			return total, nil
+		}
+		keys := make([]string, 0, len(uids)+1)
+		args := make([]any, 0, len(uids)+1)
+		keys = append(keys, k.users())
+		args = append(args, nowMS)
+		for _, u := range uids {
+			keys = append(keys, k.user(u))
+			args = append(args, u)
+		}
+		n, err := pruneUsersScript.Run(ctx, s.rdb, keys, args...).Int64()
+		total += n
+		if err != nil {
+			return total, wrap("sweep: prune users", err)
+		}
+		if len(uids) < s.batch {
+			return total, nil
+		}
+	}
 }
 
 // reconcileOutbox applies the tenant's outbox entries older than the grace

@@ -1,7 +1,7 @@
 -- touch.lua: record activity on a live session; with an idle timeout, move
 -- its expiry to min(absolute expiry, now + idle timeout): every index score
 -- first, the hash's own expiry last.
--- KEYS: 1 session hash, 2 ix all, 3 ix users, 4 outbox
+-- KEYS: 1 session hash, 2 ix all, 3 ix users, 4 outbox, 5 tenant partner
 -- ARGV: 1 tenant tag, 2 sid, 3 now ms, 4 ip ("" = keep), 5 app id ("" = none),
 --       6 app name, 7 max apps
 -- Returns {0} when the session is gone, else {expiry ms, moved (0/1), partner}.
@@ -12,6 +12,9 @@ end
 local tag = ARGV[1]
 local sid = ARGV[2]
 local now = tonumber(ARGV[3])
+local uidx = 'ix:' .. tag .. ':u:' .. f[1]
+-- A session's partner is its tenant's; older hashes recorded it themselves.
+local partner = redis.call('GET', KEYS[5]) or f[6] or ''
 redis.call('HSET', KEYS[1], 'la', ARGV[3])
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], 'ip', ARGV[4])
@@ -42,11 +45,10 @@ local exp = tonumber(f[5])
 local moved = 0
 local idle = tonumber(f[3] or '0') or 0
 if idle > 0 then
-  local newexp = math.min(tonumber(f[4]), now + idle)
+  local newexp = math.min(tonumber(f[4] or f[5]), now + idle)
   if newexp ~= exp then
     exp = newexp
     moved = 1
-    local uidx = 'ix:' .. tag .. ':u:' .. f[1]
     redis.call('ZADD', KEYS[2], 'XX', exp, sid)
     redis.call('ZADD', uidx, 'XX', exp, sid)
     redis.call('ZADD', 'ix:' .. tag .. ':d:' .. (f[2] or 'unknown'), 'XX', exp, sid)
@@ -57,4 +59,4 @@ if idle > 0 then
     redis.call('PEXPIREAT', KEYS[1], exp)
   end
 end
-return {string.format('%.0f', exp), moved, f[6] or ''}
+return {string.format('%.0f', exp), moved, partner}
