@@ -122,11 +122,11 @@ func phaseSeed(ctx context.Context, e *env, rep *report) (string, int64, error) 
 
 	perSession := float64(after-base) / float64(n)
 	rep.add(section{title: "5. Memory", intro: fmt.Sprintf(
-		"%d sessions in one tenant created through `redisstore.Store.Create` by %d workers (every index: tenant, user, device, users, "+
+		"%s sessions in one tenant created through `redisstore.Store.Create` by %d workers (every index: tenant, user, device, users, "+
 			"id pointer, partner and global views, outbox; 110-byte user agent; five sessions per user), "+
 			"hash-max-listpack-value 256 as in deploy/redis.conf. used_memory after − used_memory of the empty server, ÷ sessions. "+
 			"One seeding per run (the figure is deterministic up to allocator noise); the restart row is the same data reloaded from the dump.",
-		n, workers), rows: []row{
+		num(float64(n), 0), workers), rows: []row{
 		{figure: fmt.Sprintf("bytes/session at %s sessions", num(float64(n), 0)), unit: "B", vals: series{perSession}, aim: atMost(1024, "≤ 1 KB")},
 		{figure: fmt.Sprintf("seeding through Store.Create (in-process, %d workers)", workers), unit: "sessions/s", vals: series{float64(n) / took.Seconds()}},
 	}})

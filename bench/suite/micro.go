@@ -116,7 +116,7 @@ func phaseMicro(ctx context.Context, e *env, rep *report) error {
 	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	var bs bytes.Buffer
-	if err := runCmd(bctx, &bs, e.root, nil, "go", "run", "golang.org/x/perf/cmd/benchstat@latest", rawPath); err == nil {
+	if err := runCmd(bctx, &bs, e.raw, nil, "go", "run", "golang.org/x/perf/cmd/benchstat@latest", filepath.Base(rawPath)); err == nil {
 		_ = os.WriteFile(filepath.Join(e.raw, "micro-benchstat.txt"), bs.Bytes(), 0o644)
 		fmt.Fprintf(&b, "\nbenchstat of the same runs: `%s`.\n", rel(e.root, filepath.Join(e.raw, "micro-benchstat.txt")))
 	} else {
