@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// revokeRun matches bench/revokecmp's per-run lines: "run 2 rest 1.234s".
-var revokeRun = regexp.MustCompile(`^run (\d+) (raw|rest)\s+(\S+)$`)
+// revokeRun matches bench/revokecmp's per-run lines: "run 2 rest 1.234s",
+// optionally followed by "(redis-server CPU 115ms)" and anything else.
+var revokeRun = regexp.MustCompile(`^run (\d+) (raw|rest)\s+(\S+)(?:\s+\(redis-server CPU (\S+)\))?`)
 
 // phaseRevoke runs bench/revokecmp (REST revoke-all of an N-session tenant vs
 // a raw pipelined DEL + ZREM loop, both on identical data reloaded from a
@@ -57,37 +58,8 @@ func phaseRevoke(ctx context.Context, e *env, rep *report) error {
 			}
 			continue
 		}
-		raw, rest := map[string]float64{}, map[string]float64{}
-		var order []string
-		sc := bufio.NewScanner(&out)
-		for sc.Scan() {
-			m := revokeRun.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-			if m == nil {
-				continue
-			}
-			d, err := time.ParseDuration(m[3])
-			if err != nil {
-				continue
-			}
-			if _, seen := raw[m[1]]; !seen {
-				if _, seen := rest[m[1]]; !seen {
-					order = append(order, m[1])
-				}
-			}
-			if m[2] == "raw" {
-				raw[m[1]] = d.Seconds()
-			} else {
-				rest[m[1]] = d.Seconds()
-			}
-		}
-		var rs, xs series
-		for _, k := range order {
-			r, okR := raw[k]
-			x, okX := rest[k]
-			if okR && okX {
-				rs, xs = append(rs, r), append(xs, x)
-			}
-		}
+		times := parseRevokecmp(&out)
+		rs, xs := times.raw, times.rest
 		if len(rs) == 0 {
 			failed = append(failed, fmt.Sprintf("n=%d: no `run <i> raw|rest <duration>` lines in %s", n, rel(e.root, logPath)))
 			continue
@@ -98,6 +70,12 @@ func phaseRevoke(ctx context.Context, e *env, rep *report) error {
 			row{figure: "raw DEL+ZREM " + size + ", pipelined", unit: "s", vals: rs, digits: 3},
 			row{figure: "revoke-all " + size + " via REST, throughput", unit: "sessions/s", vals: perSecond(n, xs)},
 		)
+		if len(times.restCPU) > 0 {
+			rows = append(rows,
+				row{figure: "redis-server CPU, REST revoke-all " + size, unit: "s", vals: times.restCPU, digits: 3, ratio: ratios(times.restCPU, times.rawCPU), ratioOf: "× raw"},
+				row{figure: "redis-server CPU, raw " + size, unit: "s", vals: times.rawCPU, digits: 3},
+			)
+		}
 	}
 	intro := "`bench/revokecmp -n N -runs R` (another program, run per size): it seeds one tenant through `redisstore.Store.Create`, SAVEs, and reloads the dump " +
 		"before every run (DEBUG RELOAD NOSAVE) so that both sides revoke identical data; REST is `POST /api/v1/tenants/{t}/sessions/revoke-all` " +
@@ -118,4 +96,60 @@ func perSecond(n int, secs series) series {
 		out[i] = float64(n) / s
 	}
 	return out
+}
+
+// revokeTimes is revokecmp's output paired by run: seconds of wall time,
+// and of redis-server CPU when it reports them (empty otherwise).
+type revokeTimes struct {
+	raw, rest       series
+	rawCPU, restCPU series
+}
+
+// parseRevokecmp pairs revokecmp's "run <i> raw|rest <duration>" lines by run
+// (in order of first appearance); a run missing either side is left out.
+func parseRevokecmp(r io.Reader) revokeTimes {
+	type side struct {
+		wall, cpu float64
+		hasCPU    bool
+	}
+	rawBy, restBy := map[string]side{}, map[string]side{}
+	var order []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := revokeRun.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		d, err := time.ParseDuration(m[3])
+		if err != nil {
+			continue
+		}
+		v := side{wall: d.Seconds()}
+		if c, err := time.ParseDuration(m[4]); m[4] != "" && err == nil {
+			v.cpu, v.hasCPU = c.Seconds(), true
+		}
+		_, seenRaw := rawBy[m[1]]
+		_, seenRest := restBy[m[1]]
+		if !seenRaw && !seenRest {
+			order = append(order, m[1])
+		}
+		if m[2] == "raw" {
+			rawBy[m[1]] = v
+		} else {
+			restBy[m[1]] = v
+		}
+	}
+	var t revokeTimes
+	for _, k := range order {
+		r, okR := rawBy[k]
+		x, okX := restBy[k]
+		if !okR || !okX {
+			continue
+		}
+		t.raw, t.rest = append(t.raw, r.wall), append(t.rest, x.wall)
+		if r.hasCPU && x.hasCPU {
+			t.rawCPU, t.restCPU = append(t.rawCPU, r.cpu), append(t.restCPU, x.cpu)
+		}
+	}
+	return t
 }
