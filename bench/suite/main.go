@@ -8,7 +8,8 @@
 //  3. bulk revocation of a 100k and a 1M-session tenant (bench/revokecmp);
 //  4. listing page 1 vs a page at depth 50,000 and stats, in a 1M tenant;
 //  5. Redis memory per session at 1M sessions;
-//  6. Go micro-benchmarks with -benchmem.
+//  6. Go micro-benchmarks with -benchmem;
+//  7. a CPU profile of the verify handler.
 //
 // It writes bench/results/<YYYY-MM-DD-HHMM>.md and the raw logs in
 // bench/results/<YYYY-MM-DD-HHMM>/. Every process it starts is stopped
@@ -37,7 +38,7 @@ import (
 // userAgent is a real desktop Chrome user agent, 110 bytes long.
 const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
 
-var allPhases = []string{"verify", "create", "seed", "list", "revoke", "micro"}
+var allPhases = []string{"verify", "create", "seed", "list", "revoke", "micro", "profile"}
 
 type config struct {
 	quick     bool
@@ -227,6 +228,7 @@ func run(ctx context.Context, cfg config) error {
 		}},
 		{"revoke", func() error { return phaseRevoke(ctx, e, rep) }},
 		{"micro", func() error { return phaseMicro(ctx, e, rep) }},
+		{"profile", func() error { return phaseProfile(ctx, e, rep) }},
 	}
 	for _, p := range phases {
 		if !cfg.phases[p.name] {

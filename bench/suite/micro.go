@@ -160,3 +160,47 @@ func nsNum(v float64) string {
 	}
 	return num(v, 1)
 }
+
+// phaseProfile profiles BenchmarkVerifyHandler (the real router against a
+// real redis-server, in-process) and keeps the profile and pprof's top
+// functions: where the verify path's Go time goes.
+func phaseProfile(ctx context.Context, e *env, rep *report) error {
+	bin := filepath.Join(e.tmp, "handlers.test")
+	prof := filepath.Join(e.raw, "verify-cpu.pprof")
+	benchtime := "5s"
+	if e.cfg.quick {
+		benchtime = "1s"
+	}
+	logPath := filepath.Join(e.raw, "verify-profile.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := runCmd(ctx, f, e.root, nil, "go", "test", "-run", "^$", "-bench", "^BenchmarkVerifyHandler$", "-benchmem",
+		"-benchtime", benchtime, "-cpuprofile", prof, "-o", bin, "./handlers"); err != nil {
+		return fmt.Errorf("%w (see %s)", err, rel(e.root, logPath))
+	}
+	var flat, cum bytes.Buffer
+	if err := runCmd(ctx, &flat, e.root, nil, "go", "tool", "pprof", "-top", "-nodecount=25", bin, prof); err != nil {
+		return err
+	}
+	if err := runCmd(ctx, &cum, e.root, nil, "go", "tool", "pprof", "-top", "-cum", "-nodecount=60", bin, prof); err != nil {
+		return err
+	}
+	_ = os.WriteFile(filepath.Join(e.raw, "verify-profile-flat.txt"), flat.Bytes(), 0o644)
+	_ = os.WriteFile(filepath.Join(e.raw, "verify-profile-cum.txt"), cum.Bytes(), 0o644)
+	// Keep pprof's table, drop its preamble lines about files and build ids.
+	var keep []string
+	for _, line := range strings.Split(flat.String(), "\n") {
+		if strings.HasPrefix(line, "File:") || strings.HasPrefix(line, "Build ID:") || strings.HasPrefix(line, "Type:") || strings.HasPrefix(line, "Time:") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	intro := fmt.Sprintf("`go test -run '^$' -bench '^BenchmarkVerifyHandler$' -benchtime %s -cpuprofile …  ./handlers`: the real router and "+
+		"a real redis-server, in-process (no network stack on the client side; the profile covers the whole test binary, setup included). The 25 functions with the most flat time; "+
+		"`%s` and `verify-profile-cum.txt` (cumulative) in the raw logs, open with `go tool pprof`.", benchtime, rel(e.root, prof))
+	rep.add(section{title: "7. CPU profile of the verify handler", intro: intro, extra: "```\n" + strings.TrimSpace(strings.Join(keep, "\n")) + "\n```"})
+	return nil
+}
