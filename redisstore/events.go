@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"strconv"
 	"strings"
@@ -14,28 +15,51 @@ import (
 
 var _ session.EventLog = (*Store)(nil)
 
+var (
+	//go:embed scripts/append_events.lua
+	appendEventsSrc    string
+	appendEventsScript = redis.NewScript(appendEventsSrc)
+)
+
 // eventsKey is the revocation stream, trimmed to about Options.EventRetention
-// entries (XADD MAXLEN ~). Events are delivered at least once: a batch whose
+// entries (XTRIM MAXLEN ~ after each batch). Events are delivered at least once: a batch whose
 // reply was lost, or whose request died, is relayed by the sweep from its
 // revocation record (revocations.go), and a request that stalls past the
 // sweep's grace period can see its batch's events appended twice.
 const eventsKey = "ev:{revocations}"
 
-// appendEvents queues one XADD per revoked session and returns them.
-func (s *Store) appendEvents(ctx context.Context, pipe redis.Pipeliner, revoked []session.Revoked, at time.Time, reason, actor string) []redis.Cmder {
-	atStr := at.UTC().Format(time.RFC3339Nano)
-	cmds := make([]redis.Cmder, 0, len(revoked)+3)
-	for _, r := range revoked {
-		cmds = append(cmds, pipe.XAdd(ctx, &redis.XAddArgs{
-			Stream: eventsKey, MaxLen: s.retention, Approx: true,
-			Values: []any{
-				"type", session.EventRevoked, "session_id", r.ID, "user_id", r.UserID,
-				"tenant_id", r.TenantID, "partner_id", r.PartnerID, "revoked_at", atStr,
-				"reason", reason, "actor", actor,
-			},
-		}))
+// eventsCall is one append_events.lua call in a pipeline.
+type eventsCall struct {
+	args []any
+	cmd  *redis.Cmd
+}
+
+// queueEvents queues one script call that appends an event per revoked
+// session: one command per batch, not one XADD per session. The sessions
+// are one batch's, of one tenant and partner.
+func (s *Store) queueEvents(ctx context.Context, pipe redis.Pipeliner, revoked []session.Revoked, at time.Time, reason, actor string) *eventsCall {
+	if len(revoked) == 0 {
+		return nil
 	}
-	return cmds
+	args := make([]any, 0, 7+2*len(revoked))
+	args = append(args, s.retention, session.EventRevoked, revoked[0].TenantID, revoked[0].PartnerID,
+		at.UTC().Format(time.RFC3339Nano), reason, actor)
+	for _, r := range revoked {
+		args = append(args, r.ID, r.UserID)
+	}
+	return &eventsCall{args: args, cmd: appendEventsScript.EvalSha(ctx, pipe, []string{eventsKey}, args...)}
+}
+
+// err is the call's outcome once its pipeline ran. A script the server did
+// not know (NOSCRIPT: nothing ran) is loaded and run again here.
+func (c *eventsCall) err(ctx context.Context, rdb redis.UniversalClient) error {
+	if c == nil {
+		return nil
+	}
+	if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
+		return appendEventsScript.Run(ctx, rdb, []string{eventsKey}, c.args...).Err()
+	}
+	return c.cmd.Err()
 }
 
 // EventsAfter reads the revocation stream after afterID (XRANGE, or XREAD

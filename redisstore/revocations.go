@@ -129,15 +129,34 @@ func decodeRecord(id, rec string) (*revokedBatch, error) {
 	return b, nil
 }
 
+// relayCmds are the commands queueRelay queued.
+type relayCmds struct {
+	events *eventsCall
+	cmds   []redis.Cmder
+}
+
+// err is the first failure among them once their pipeline ran.
+func (r relayCmds) err(ctx context.Context, rdb redis.UniversalClient) error {
+	if err := r.events.err(ctx, rdb); err != nil {
+		return err
+	}
+	for _, c := range r.cmds {
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // queueRelay queues, on pipe, what follows a revoked batch outside its
 // tenant slot: its events, and the removal of its id pointers and view
-// members. It returns the commands whose success the record's deletion
-// waits for.
-func (s *Store) queueRelay(ctx context.Context, pipe redis.Pipeliner, b *revokedBatch) []redis.Cmder {
+// members. The record's deletion waits for all of them to succeed.
+func (s *Store) queueRelay(ctx context.Context, pipe redis.Pipeliner, b *revokedBatch) relayCmds {
+	var rc relayCmds
 	if len(b.revoked) == 0 {
-		return nil
+		return rc
 	}
-	cmds := s.appendEvents(ctx, pipe, b.revoked, fromMS(b.header.At), b.header.Reason, b.header.Actor)
+	rc.events = s.queueEvents(ctx, pipe, b.revoked, fromMS(b.header.At), b.header.Reason, b.header.Actor)
 	members := make([]any, len(b.revoked))
 	for i, r := range b.revoked {
 		members[i] = viewMember(b.header.Tenant, r.ID)
@@ -145,30 +164,20 @@ func (s *Store) queueRelay(ctx context.Context, pipe redis.Pipeliner, b *revoked
 	if _, cluster := s.rdb.(*redis.ClusterClient); cluster {
 		// Every pointer has its own slot.
 		for _, r := range b.revoked {
-			cmds = append(cmds, pipe.Del(ctx, pointerKey(r.ID)))
+			rc.cmds = append(rc.cmds, pipe.Del(ctx, pointerKey(r.ID)))
 		}
 	} else {
 		ptrs := make([]string, len(b.revoked))
 		for i, r := range b.revoked {
 			ptrs[i] = pointerKey(r.ID)
 		}
-		cmds = append(cmds, pipe.Del(ctx, ptrs...))
+		rc.cmds = append(rc.cmds, pipe.Del(ctx, ptrs...))
 	}
-	cmds = append(cmds, pipe.ZRem(ctx, globalViewKey, members...))
+	rc.cmds = append(rc.cmds, pipe.ZRem(ctx, globalViewKey, members...))
 	if b.header.Partner != "" {
-		cmds = append(cmds, pipe.ZRem(ctx, partnerViewKey(b.header.Partner), members...))
+		rc.cmds = append(rc.cmds, pipe.ZRem(ctx, partnerViewKey(b.header.Partner), members...))
 	}
-	return cmds
-}
-
-// firstErr is the first error among cmds.
-func firstErr(cmds []redis.Cmder) error {
-	for _, c := range cmds {
-		if err := c.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rc
 }
 
 // relayRecords finishes the given records of a tenant, if they are still
@@ -194,9 +203,9 @@ func (s *Store) relayRecords(ctx context.Context, k keys, ids ...string) ([]*rev
 			continue
 		}
 		pipe := s.rdb.Pipeline()
-		cmds := s.queueRelay(ctx, pipe, b)
+		rc := s.queueRelay(ctx, pipe, b)
 		_, _ = pipe.Exec(ctx)
-		if err := firstErr(cmds); err != nil {
+		if err := rc.err(ctx, s.rdb); err != nil {
 			return out, wrap("revoke: relay", err)
 		}
 		if err := s.rdb.HDel(ctx, k.records(), b.id).Err(); err != nil {

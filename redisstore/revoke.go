@@ -220,12 +220,12 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 	_, cluster := s.rdb.(*redis.ClusterClient)
 	apart := call != nil && s.wait > 0 && cluster
 	pipe := s.rdb.Pipeline()
-	var cleanup []redis.Cmder
+	var cleanup relayCmds
 	if pend != nil {
 		cleanup = s.queueRelay(ctx, pipe, pend)
 	}
 	if done != "" {
-		cleanup = append(cleanup, pipe.HDel(ctx, k.records(), done))
+		cleanup.cmds = append(cleanup.cmds, pipe.HDel(ctx, k.records(), done))
 	}
 	var run, acks *redis.Cmd
 	if call != nil && !apart {
@@ -237,7 +237,7 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 	if pipe.Len() > 0 {
 		_, _ = pipe.Exec(ctx)
 	}
-	if err := firstErr(cleanup); err != nil {
+	if err := cleanup.err(ctx, s.rdb); err != nil {
 		res.cleanErr = wrap("revoke: cleanup", err)
 	}
 	switch {

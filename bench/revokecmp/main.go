@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,7 +95,7 @@ func run(c config) error {
 		}
 		defer f.Close()
 	}
-	var raw, rest []time.Duration
+	var raw, rest, rawCPU, restCPU []time.Duration
 	for i := 0; i < c.runs; i++ {
 		// Alternate which side goes first, so neither always gets a warmer server.
 		sides := []string{"raw", "rest"}
@@ -106,18 +107,28 @@ func run(c config) error {
 				return err
 			}
 			var d time.Duration
-			var err error
+			cpu0, err := redisCPU(ctx, rdb)
+			if err != nil {
+				return err
+			}
 			if side == "raw" {
 				d, err = runRaw(ctx, rdb)
-				raw = append(raw, d)
 			} else {
 				d, err = runREST(ctx, rdb, c, i == 0)
-				rest = append(rest, d)
 			}
 			if err != nil {
 				return fmt.Errorf("%s run %d: %w", side, i+1, err)
 			}
-			fmt.Printf("run %d %-4s %v\n", i+1, side, d.Round(time.Millisecond))
+			cpu1, err := redisCPU(ctx, rdb)
+			if err != nil {
+				return err
+			}
+			if side == "raw" {
+				raw, rawCPU = append(raw, d), append(rawCPU, cpu1-cpu0)
+			} else {
+				rest, restCPU = append(rest, d), append(restCPU, cpu1-cpu0)
+			}
+			fmt.Printf("run %d %-4s %v (redis-server CPU %v)\n", i+1, side, d.Round(time.Millisecond), (cpu1 - cpu0).Round(time.Millisecond))
 		}
 	}
 	mr, mx := median(raw), median(rest)
@@ -125,6 +136,8 @@ func run(c config) error {
 	fmt.Printf("raw  DEL+ZREM pipelined: median %v min %v max %v\n", mr.Round(time.Millisecond), slices.Min(raw).Round(time.Millisecond), slices.Max(raw).Round(time.Millisecond))
 	fmt.Printf("REST revoke-all:         median %v min %v max %v\n", mx.Round(time.Millisecond), slices.Min(rest).Round(time.Millisecond), slices.Max(rest).Round(time.Millisecond))
 	fmt.Printf("ratio REST/raw (medians): %.2f\n", float64(mx)/float64(mr))
+	fmt.Printf("redis-server CPU (user+sys, medians): raw %v, REST %v, ratio %.2f\n",
+		median(rawCPU).Round(time.Millisecond), median(restCPU).Round(time.Millisecond), float64(median(restCPU))/float64(median(rawCPU)))
 	return nil
 }
 
@@ -276,6 +289,28 @@ func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first boo
 	}
 	fmt.Printf("  events appended: %d; response %d bytes\n", evAfter-evBefore, len(body))
 	return took, nil
+}
+
+// redisCPU is the CPU time redis-server has used (INFO cpu, user + sys).
+// Unlike wall time it hardly moves when other processes compete for the CPU.
+func redisCPU(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		for _, f := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+			if v, ok := strings.CutPrefix(line, f); ok {
+				x, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return 0, err
+				}
+				total += x
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second)), nil
 }
 
 func median(d []time.Duration) time.Duration {

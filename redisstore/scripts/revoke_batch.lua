@@ -65,8 +65,8 @@ end
 local kept = 0
 local hashes = {}  -- hashes of the revoked sessions
 local gone = {}    -- members to drop from the tenant index: revoked and stale
-local byUser = {}  -- user index key -> members to drop
-local byDev = {}   -- device index key -> members to drop
+local byUser = {}  -- user -> members to drop from the user's index
+local byDev = {}   -- device type -> members to drop from its index
 local users = {}   -- users whose latest expiry is to be recomputed
 local rec = {ARGV[7], redis.call('GET', KEYS[5]) or ''}
 local seen = {}    -- the hashes go at the end: a repeated id counts once
@@ -84,8 +84,8 @@ for _, sid in ipairs(ids) do
         hashes[#hashes + 1] = h
         gone[#gone + 1] = sid
         users[uid] = true
-        push(byUser, uprefix .. uid, sid)
-        push(byDev, dprefix .. (f[2] or 'unknown'), sid)
+        push(byUser, uid, sid)
+        push(byDev, f[2] or 'unknown', sid)
         rec[#rec + 1] = sid
         rec[#rec + 1] = uid
       else
@@ -95,7 +95,7 @@ for _, sid in ipairs(ids) do
       -- The hash is gone (expired): drop the stale member where it was found.
       gone[#gone + 1] = sid
       if user ~= '' then
-        push(byUser, uprefix .. user, sid)
+        push(byUser, user, sid)
       end
     end
   end
@@ -114,13 +114,14 @@ end
 if src ~= KEYS[1] and #gone > 0 then
   variadic('ZREM', KEYS[1], gone)
 end
-for key, members in pairs(byUser) do
+for uid, members in pairs(byUser) do
+  local key = uprefix .. uid
   if key ~= src then
     variadic('ZREM', key, members)
   end
 end
-for key, members in pairs(byDev) do
-  variadic('ZREM', key, members)
+for dev, members in pairs(byDev) do
+  variadic('ZREM', dprefix .. dev, members)
 end
 variadic('DEL', nil, hashes)
 
