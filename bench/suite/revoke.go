@@ -48,7 +48,10 @@ func phaseRevoke(ctx context.Context, e *env, rep *report) error {
 		var out bytes.Buffer
 		logf("revoke: revokecmp -n %d -runs %d", n, e.cfg.runs)
 		t0 := time.Now()
-		err = runCmd(ctx, io.MultiWriter(f, &out), e.root, nil, bin, "-n", fmt.Sprint(n), "-runs", fmt.Sprint(e.cfg.runs), "-workers", fmt.Sprint(e.cfg.workers))
+		// Bounded: seeding a million sessions takes minutes, not an hour.
+		rctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
+		err = runCmd(rctx, io.MultiWriter(f, &out), e.root, nil, bin, "-n", fmt.Sprint(n), "-runs", fmt.Sprint(e.cfg.runs), "-workers", fmt.Sprint(e.cfg.workers))
+		cancel()
 		f.Close()
 		logf("revoke: n=%d took %v", n, time.Since(t0).Round(time.Second))
 		if err != nil {
