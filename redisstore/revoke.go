@@ -246,8 +246,13 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 	case apart && res.cleanErr != nil:
 		return res
 	case apart, redis.HasErrorPrefix(run.Err(), "NOSCRIPT"):
-		// runDurable loads the script and runs it again: the first try
-		// did not run.
+		if !apart {
+			// The script did not run: load it, then run it (with its WAIT).
+			if err := revokeBatchScript.Load(ctx, s.rdb).Err(); err != nil {
+				res.runErr = wrap("revoke: load script", err)
+				return res
+			}
+		}
 		reply, err := s.runDurable(ctx, revokeBatchScript, call.keys, call.args...)
 		res.reply = reply
 		if reply == nil {
