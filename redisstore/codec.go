@@ -9,19 +9,22 @@ import (
 )
 
 // Session hash fields. Short names keep the hash small: one session is one
-// listpack when the user agent fits hash-max-listpack-value. A session's
-// partner is its tenant's (tp:{T}); hashes written before that was so may
-// still hold it in fPartner. fAbsExpires is left out while it equals
-// fExpires (no idle timeout).
+// listpack when the user agent fits hash-max-listpack-value, and every byte
+// counts against the allocator's size classes (64 bytes apart at this size).
+// A session's partner is its tenant's (tp:{T}); hashes written before that
+// was so may still hold it in fPartner. fAbsExpires is left out while it
+// equals fExpires (no idle timeout). fUser and fDevice are read by the
+// revocation script; the names of the other fields were shorter once and
+// older hashes may still use the legacy names, which decode reads too.
 const (
 	fUser        = "u"
 	fPartner     = "p"
-	fEmail       = "em"
-	fDisplayName = "dn"
-	fIP          = "ip"
-	fUserAgent   = "ua"
+	fEmail       = "m"
+	fDisplayName = "n"
+	fIP          = "i"
+	fUserAgent   = "a" // not an application: those are "a:<id>"
 	fDevice      = "dt"
-	fLocation    = "loc"
+	fLocation    = "l"
 	fCreated     = "c"
 	fLastActive  = "la"
 	fExpires     = "e"
@@ -29,6 +32,21 @@ const (
 	fIdle        = "it"
 	appPrefix    = "a:"
 )
+
+// legacyNames maps a field to the name hashes written before it was
+// shortened used for it.
+var legacyNames = map[string]string{
+	fEmail: "em", fDisplayName: "dn", fIP: "ip", fUserAgent: "ua", fLocation: "loc",
+}
+
+// field reads field f of hash h, under its legacy name when the hash
+// predates the short one.
+func field(h map[string]string, f string) string {
+	if v, ok := h[f]; ok {
+		return v
+	}
+	return h[legacyNames[f]]
+}
 
 // encodeFields returns the hash fields of a new session, except user and
 // partner, which the create script writes itself. Empty optional values are
@@ -77,12 +95,12 @@ func decode(tenantID, sid string, h map[string]string) (session.Session, bool) {
 		TenantID:          tenantID,
 		UserID:            h[fUser],
 		PartnerID:         h[fPartner],
-		UserEmail:         h[fEmail],
-		UserDisplayName:   h[fDisplayName],
-		IPAddress:         h[fIP],
-		UserAgent:         h[fUserAgent],
+		UserEmail:         field(h, fEmail),
+		UserDisplayName:   field(h, fDisplayName),
+		IPAddress:         field(h, fIP),
+		UserAgent:         field(h, fUserAgent),
 		DeviceType:        h[fDevice],
-		Location:          h[fLocation],
+		Location:          field(h, fLocation),
 		CreatedAt:         fromMS(atoi(h[fCreated])),
 		LastActivityAt:    fromMS(atoi(h[fLastActive])),
 		ExpiresAt:         fromMS(atoi(h[fExpires])),

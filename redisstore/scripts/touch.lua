@@ -17,7 +17,9 @@ local uidx = 'ix:' .. tag .. ':u:' .. f[1]
 local partner = redis.call('GET', KEYS[5]) or f[6] or ''
 redis.call('HSET', KEYS[1], 'la', ARGV[3])
 if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'ip', ARGV[4])
+  -- codec.go's fIP; a hash from before the short name drops the legacy one.
+  redis.call('HSET', KEYS[1], 'i', ARGV[4])
+  redis.call('HDEL', KEYS[1], 'ip')
 end
 if ARGV[5] ~= '' then
   local field = 'a:' .. ARGV[5]

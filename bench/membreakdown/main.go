@@ -1,0 +1,271 @@
+// Command membreakdown shows where Redis memory goes per session. It starts a
+// redis-server on a loopback port, creates sessions through redisstore the
+// way bench/memrevoke does (one tenant, one partner, 5 sessions per user,
+// 110-byte user agent), then walks every key with SCAN and MEMORY USAGE
+// (SAMPLES 0: exact for aggregates) and sums the bytes by key class. It is run
+// by hand, never by the test suite:
+//
+//	go run ./bench/membreakdown -n 100000
+//
+// MEMORY USAGE counts a key's value, its name and its main-dictionary entry;
+// the rest of used_memory (the expires dictionary, the hash tables' bucket
+// arrays, allocator slack) is reported as "not in MEMORY USAGE".
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/device"
+	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/redisstore"
+)
+
+// userAgent is the real desktop Chrome user agent bench/memrevoke uses, 110 bytes.
+const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
+
+func main() {
+	n := flag.Int("n", 100000, "sessions in the tenant")
+	perUser := flag.Int("per-user", 5, "sessions per user")
+	workers := flag.Int("workers", 32, "concurrent creators")
+	config := flag.String("config", "hash-max-listpack-value=256", "comma list of name=value set with CONFIG SET before seeding")
+	flag.Parse()
+	if err := run(*n, *perUser, *workers, *config); err != nil {
+		fmt.Fprintln(os.Stderr, "membreakdown:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, perUser, workers int, config string) error {
+	srv, err := testredis.StartMain()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: workers + 4})
+	defer rdb.Close()
+	for _, kv := range strings.Split(config, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			if err := rdb.ConfigSet(ctx, k, v).Err(); err != nil {
+				return fmt.Errorf("config set %s: %w", k, err)
+			}
+		}
+	}
+	st := redisstore.New(rdb, redisstore.Options{})
+	base, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	if err := seed(ctx, st, n, perUser, workers); err != nil {
+		return err
+	}
+	after, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	classes, err := breakdown(ctx, rdb)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("sessions: %d, %d per user, user agent %d bytes, config %q, redis %s\n", n, perUser, len(userAgent), config, serverVersion(ctx, rdb))
+	fmt.Printf("used_memory delta: %d bytes = %.0f bytes/session\n\n", after-base, float64(after-base)/float64(n))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "class\tkeys\tentries\tbytes\tB/session\tB/entry\tencoding\t")
+	var sum int64
+	for _, c := range classes {
+		sum += c.bytes
+		perEntry := "-"
+		if c.entries > 0 {
+			perEntry = fmt.Sprintf("%.1f", float64(c.bytes)/float64(c.entries))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t\n", c.name, c.keys, c.entries, c.bytes, float64(c.bytes)/float64(n), perEntry, c.encodings())
+	}
+	rest := after - base - sum
+	fmt.Fprintf(tw, "sum of MEMORY USAGE\t\t\t%d\t%.1f\t\t\t\n", sum, float64(sum)/float64(n))
+	fmt.Fprintf(tw, "not in MEMORY USAGE\t\t\t%d\t%.1f\t\t\t\n", rest, float64(rest)/float64(n))
+	return tw.Flush()
+}
+
+// seed creates n sessions of tenant-big (partner-1) like bench/memrevoke.
+func seed(ctx context.Context, st *redisstore.Store, n, perUser, workers int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				now := time.Now().UTC()
+				u := i / int64(perUser)
+				s := &session.Session{
+					ID:     fmt.Sprintf("01936f%026d", i), // UUIDv7-sized id
+					UserID: fmt.Sprintf("user-%06d", u), TenantID: "tenant-big", PartnerID: "partner-1",
+					UserEmail: fmt.Sprintf("user-%06d@example.com", u), UserDisplayName: "Ada Lovelace",
+					IPAddress: "203.0.113.42", UserAgent: userAgent, DeviceType: device.Classify(userAgent),
+					Location: "Berlin, DE", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+				}
+				if err := st.Create(ctx, s); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+type class struct {
+	name          string
+	keys, entries int64
+	bytes         int64
+	enc           map[string]int
+}
+
+func (c *class) encodings() string {
+	var out []string
+	for e, n := range c.enc {
+		out = append(out, fmt.Sprintf("%s:%d", e, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// classOf names the key class of a key of the schema in redisstore/keys.go.
+func classOf(key string) string {
+	switch {
+	case strings.HasPrefix(key, "s:"):
+		return "session hash s:"
+	case strings.HasPrefix(key, "sid:"):
+		return "id pointer sid:"
+	case strings.HasPrefix(key, "ix:{g}"):
+		return "global view ix:{g}"
+	case strings.HasPrefix(key, "ix:{p:"):
+		return "partner view ix:{p:}"
+	case strings.HasSuffix(key, ":all"):
+		return "tenant index ix:all"
+	case strings.HasSuffix(key, ":users"):
+		return "users index ix:users"
+	case strings.HasSuffix(key, ":ue"):
+		return "earliest expiry ix:ue"
+	case strings.Contains(key, ":u:"):
+		return "user index ix:u:"
+	case strings.Contains(key, ":d:"):
+		return "device index ix:d:"
+	case strings.HasPrefix(key, "ut:"):
+		return "user tenants ut:"
+	}
+	if p, _, ok := strings.Cut(key, ":"); ok {
+		return p + ":"
+	}
+	return key
+}
+
+// breakdown sums MEMORY USAGE over every key, by class.
+func breakdown(ctx context.Context, rdb *redis.Client) ([]*class, error) {
+	byName := map[string]*class{}
+	var cursor uint64
+	for {
+		keys, next, err := rdb.Scan(ctx, cursor, "*", 1000).Result()
+		if err != nil {
+			return nil, err
+		}
+		pipe := rdb.Pipeline()
+		mem := make([]*redis.IntCmd, len(keys))
+		typ := make([]*redis.StatusCmd, len(keys))
+		enc := make([]*redis.StringCmd, len(keys))
+		for i, k := range keys {
+			mem[i] = pipe.MemoryUsage(ctx, k, 0)
+			typ[i] = pipe.Type(ctx, k)
+			enc[i] = pipe.ObjectEncoding(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return nil, err
+		}
+		pipe = rdb.Pipeline()
+		size := make([]*redis.IntCmd, len(keys))
+		for i, k := range keys {
+			switch typ[i].Val() {
+			case "zset":
+				size[i] = pipe.ZCard(ctx, k)
+			case "set":
+				size[i] = pipe.SCard(ctx, k)
+			case "hash":
+				size[i] = pipe.HLen(ctx, k)
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return nil, err
+		}
+		for i, k := range keys {
+			name := classOf(k)
+			c := byName[name]
+			if c == nil {
+				c = &class{name: name, enc: map[string]int{}}
+				byName[name] = c
+			}
+			c.keys++
+			c.bytes += mem[i].Val()
+			c.enc[enc[i].Val()]++
+			if size[i] != nil && typ[i].Val() != "hash" {
+				c.entries += size[i].Val()
+			}
+		}
+		cursor = next
+		if cursor == 0 {
+			break
+		}
+	}
+	out := make([]*class, 0, len(byName))
+	for _, c := range byName {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].bytes > out[j].bytes })
+	return out, nil
+}
+
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("used_memory not in INFO")
+}
+
+func serverVersion(ctx context.Context, rdb *redis.Client) string {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
+			return v
+		}
+	}
+	return "?"
+}
