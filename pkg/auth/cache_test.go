@@ -93,3 +93,71 @@ func BenchmarkVerifyColdHS256(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyCacheHitAllocatesNothing: the forward-auth hot path serves a
+// cached token with no heap allocation (hashing the token in place), for
+// every algorithm.
+func TestVerifyCacheHitAllocatesNothing(t *testing.T) {
+	keys := mustKeys(t)
+	srv := newJWKSServer(t)
+	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	srv.add(t, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
+	v := mustVerifier(t, auth.Config{JWKSURL: srv.URL, HS256Secret: testSecret, Issuer: testIssuer, Audience: testAudience})
+	ctx := context.Background()
+	claims := with(claimsAt(time.Now()), "scope", "sessions:read sessions:write")
+	tests := []struct {
+		name string
+		tok  string
+	}{
+		{"HS256", mustSign(t, jwt.SigningMethodHS256, testSecret, "", claims)},
+		{"RS256", mustSign(t, jwt.SigningMethodRS256, keys.rsa1, "rsa1", claims)},
+		{"ES256", mustSign(t, jwt.SigningMethodES256, keys.ec1, "ec1", claims)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := v.Verify(ctx, tc.tok); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			allocs := testing.AllocsPerRun(100, func() { _, err = v.Verify(ctx, tc.tok) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if allocs != 0 {
+				t.Errorf("cache hit: got %v allocations, want 0", allocs)
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyColdRS256 and BenchmarkVerifyColdES256 are
+// BenchmarkVerifyColdHS256 for the JWKS algorithms: the full signature and
+// claims check of a token new to the cache.
+func BenchmarkVerifyColdRS256(b *testing.B) {
+	keys := mustKeys(b)
+	benchVerifyCold(b, jwt.SigningMethodRS256, keys.rsa1, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+}
+
+func BenchmarkVerifyColdES256(b *testing.B) {
+	keys := mustKeys(b)
+	benchVerifyCold(b, jwt.SigningMethodES256, keys.ec1, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
+}
+
+func benchVerifyCold(b *testing.B, m jwt.SigningMethod, key any, kid string, alg jwkset.ALG, pub any) {
+	srv := newJWKSServer(b)
+	srv.add(b, kid, alg, pub)
+	v := mustVerifier(b, auth.Config{JWKSURL: srv.URL, Issuer: testIssuer, Audience: testAudience})
+	// Signing is outside the timer; each token is new to the cache.
+	toks := make([]string, b.N)
+	for i := range toks {
+		toks[i] = mustSign(b, m, key, kid, with(claimsAt(time.Now()), "sid", "s"+strconv.Itoa(i)))
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.Verify(ctx, toks[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
