@@ -119,20 +119,24 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 		}
 		if res.cleanErr != nil || runErr != nil {
 			// Finish now what may be recorded, so that the events are not
-			// left to the sweep; then report the failure.
+			// left to the sweep (also when the caller went away); then
+			// report the failure.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+			defer cancel()
 			var ids []string
 			if res.cleanErr != nil {
 				if prev != nil {
 					ids = append(ids, prev.id)
 				}
 				if deleted != "" {
-					ids = append(ids, deleted)
+					// Its events are written: only the deletion may be missing.
+					_ = s.rdb.HDel(rctx, k.records(), deleted).Err()
 				}
 			}
 			if call != nil && (b != nil || res.reply == nil) {
 				ids = append(ids, call.id)
 			}
-			relayed, _ := s.relayRecords(ctx, k, ids...)
+			relayed, _ := s.relayRecords(rctx, k, ids...)
 			for _, rb := range relayed {
 				if res.reply == nil && rb.id == call.id {
 					out = append(out, rb.revoked...)
@@ -152,6 +156,11 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 		}
 	}
 }
+
+// recoverTimeout bounds what a failed revocation spends finishing its
+// recorded batches before it answers (each command is also bounded by the
+// client's read timeout).
+const recoverTimeout = 2 * time.Second
 
 // scriptCall is one revoke_batch.lua call; id names the record it may write.
 type scriptCall struct {
