@@ -137,8 +137,9 @@ func rawCreate(ctx context.Context, rdb *redis.Client, n, conc, run int) (rawRes
 				uid := fmt.Sprintf("user-%d-%d", run, i/5)
 				t0 := time.Now()
 				pipe := rdb.Pipeline()
-				pipe.HSet(ctx, "s:{"+createTenant+"}:"+id, "u", uid, "p", "partner-1", "em", uid+"@example.com", "dn", "Ada Lovelace",
-					"ip", "203.0.113.42", "ua", userAgent, "dt", "desktop", "loc", "Berlin, DE", "c", c, "e", exp, "ae", exp)
+				// The field names of redisstore/codec.go.
+				pipe.HSet(ctx, "s:{"+createTenant+"}:"+id, "u", uid, "p", "partner-1", "m", uid+"@example.com", "n", "Ada Lovelace",
+					"i", "203.0.113.42", "a", userAgent, "dt", "desktop", "l", "Berlin, DE", "c", c, "e", exp, "ae", exp)
 				pipe.ZAdd(ctx, ix, redis.Z{Score: float64(now.Add(24 * time.Hour).UnixMilli()), Member: id})
 				if _, err := pipe.Exec(ctx); err != nil {
 					errc <- fmt.Errorf("raw create: %w", err)
