@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,48 @@ type Metrics struct {
 	eventLag    prometheus.Histogram
 	sweeps      *prometheus.CounterVec
 	pruned      prometheus.Counter
+	// The children of the per-request and per-command vectors, resolved
+	// once per label set: WithLabelValues hashes its labels and formats
+	// the status on every call.
+	reqChildren   children[requestLabels, requestObservers]
+	redisChildren children[string, prometheus.Observer]
+}
+
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+type requestObservers struct {
+	count prometheus.Counter
+	dur   prometheus.Observer
+}
+
+// children caches the children of metric vectors by label set. Label sets
+// are bounded (see the package comment), and so is the map.
+type children[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+func (c *children[K, V]) get(k K, mk func(K) V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		return v
+	}
+	if c.m == nil {
+		c.m = make(map[K]V)
+	}
+	v = mk(k)
+	c.m[k] = v
+	return v
 }
 
 // New builds the metrics, with Go runtime, process and build information.
@@ -89,8 +132,27 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+	o := m.reqChildren.get(requestLabels{route, boundedMethod(method), status}, m.newRequestObservers)
+	o.count.Inc()
+	o.dur.Observe(d.Seconds())
+}
+
+func (m *Metrics) newRequestObservers(l requestLabels) requestObservers {
+	return requestObservers{
+		count: m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.status)),
+		dur:   m.duration.WithLabelValues(l.route, l.method),
+	}
+}
+
+// boundedMethod keeps the method label to a fixed set: a client may send
+// any token as its method.
+func boundedMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
 }
 
 // InFlight adds delta to the requests being served.
@@ -105,10 +167,15 @@ func (m *Metrics) ObserveRedis(command string, d time.Duration, failed bool) {
 	if m == nil {
 		return
 	}
-	m.redisDur.WithLabelValues(command).Observe(d.Seconds())
+	m.redisChildren.get(command, m.newRedisObserver).Observe(d.Seconds())
 	if failed {
+		// Rare: the series appears with the first failure, as it always has.
 		m.redisErrors.WithLabelValues(command).Inc()
 	}
+}
+
+func (m *Metrics) newRedisObserver(command string) prometheus.Observer {
+	return m.redisDur.WithLabelValues(command)
 }
 
 // Revoked counts n sessions revoked for reason.

@@ -74,3 +74,54 @@ func TestMetricsExposition(t *testing.T) {
 		t.Errorf("request series: got %d, want 2", n)
 	}
 }
+
+// TestObserveRequestBoundsMethod: a client picks its method freely; only the
+// standard methods become label values, anything else is OTHER.
+func TestObserveRequestBoundsMethod(t *testing.T) {
+	m := metrics.New("test")
+	for _, method := range []string{"GET", "PROPFIND", "X-RANDOM-1", "X-RANDOM-2", "get"} {
+		m.ObserveRequest("unmatched", method, 405, time.Millisecond)
+	}
+	out := exposition(t, m)
+	for _, want := range []string{
+		`sessiond_http_requests_total{method="GET",route="unmatched",status="405"} 1`,
+		`sessiond_http_requests_total{method="OTHER",route="unmatched",status="405"} 4`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.Registry(), "sessiond_http_requests_total"); n != 2 {
+		t.Errorf("request series: got %d, want 2", n)
+	}
+}
+
+// TestObserveAllocatesNothing: after a label set's first use, recording a
+// request or a Redis command allocates nothing (the children are resolved
+// once, the status is not formatted again).
+func TestObserveAllocatesNothing(t *testing.T) {
+	m := metrics.New("test")
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"request", func() { m.ObserveRequest("/api/v1/auth/verify", "GET", 200, time.Millisecond) }},
+		{"redis", func() { m.ObserveRedis("hgetall", time.Millisecond, false) }},
+		{"in flight", func() { m.InFlight(1); m.InFlight(-1) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f()
+			if got := testing.AllocsPerRun(100, tc.f); got != 0 {
+				t.Errorf("got %v allocations, want 0", got)
+			}
+		})
+	}
+}
+
+func exposition(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
