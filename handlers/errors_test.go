@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -73,39 +75,63 @@ func TestServerErrors(t *testing.T) {
 	}
 }
 
-// TestAccessLog checks the one line per request, and that no token reaches
-// the logs, whatever the outcome.
+// TestAccessLog checks the one line per request, that no token reaches the
+// logs whatever the outcome, and that nothing of one request (its id, its
+// tenant) carries over to the next: the per-request state is pooled.
 func TestAccessLog(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	e := newEnvWith(t, backends[0].client(t), envConfig{log: zap.New(core)})
 	e.seedWorld(t)
 	logs.TakeAll()
 	good := e.token(t, superAdmin)
-	r := e.do(t, req{Method: "GET", Path: pathAdmin + "/t1-u2", Token: good, Header: map[string]string{"X-Request-ID": "log-1"}})
-	mustStatus(t, r, http.StatusOK)
 	bad := good[:len(good)-4] + "AAAA"
-	mustStatus(t, e.get(t, pathAdmin, bad), http.StatusUnauthorized)
-
-	entries := logs.All()
-	if len(entries) != 2 {
-		t.Fatalf("log lines: got %d (%v), want 2", len(entries), entries)
+	user := e.token(t, userU1)
+	steps := []struct {
+		name string
+		req  req
+		want map[string]any // fields besides latency; request_id "" = a new UUID
+	}{
+		{"admin get", req{Method: "GET", Path: pathAdmin + "/t1-u2", Token: good, Header: map[string]string{"X-Request-ID": "log-1"}},
+			map[string]any{"request_id": "log-1", "method": "GET", "route": "/api/v1/admin/sessions/:session_id", "status": int64(200), "tenant_id": "T1"}},
+		{"bad token", req{Method: "GET", Path: pathAdmin, Token: bad},
+			map[string]any{"request_id": "", "method": "GET", "route": "/api/v1/admin/sessions", "status": int64(401)}},
+		{"verify", req{Method: "GET", Path: pathVerify, Token: user, Header: map[string]string{"X-Request-ID": "log-2"}},
+			map[string]any{"request_id": "log-2", "method": "GET", "route": pathVerify, "status": int64(200), "tenant_id": "T1"}},
+		{"health after verify", req{Method: "GET", Path: "/healthz"},
+			map[string]any{"request_id": "", "method": "GET", "route": "/healthz", "status": int64(200)}},
+		{"refused verify", req{Method: "GET", Path: pathVerify, Token: bad},
+			map[string]any{"request_id": "", "method": "GET", "route": pathVerify, "status": int64(401)}},
 	}
-	got := entries[0].ContextMap()
-	delete(got, "latency")
-	want := map[string]any{
-		"request_id": "log-1", "method": "GET", "route": "/api/v1/admin/sessions/:session_id",
-		"status": int64(200), "tenant_id": "T1",
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("access log fields: got %v, want %v and a latency", got, want)
-	}
-	if _, ok := entries[0].ContextMap()["latency"]; !ok {
-		t.Errorf("access log: no latency")
-	}
-	for _, en := range entries {
-		line := en.Message + fmt.Sprint(en.ContextMap())
-		if strings.Contains(line, good) || strings.Contains(line, bad) || strings.Contains(line, strings.Split(good, ".")[1]) {
-			t.Errorf("log line %q contains a token", line)
+	for _, st := range steps {
+		r := e.do(t, st.req)
+		entries := logs.TakeAll()
+		if len(entries) != 1 {
+			t.Fatalf("%s: log lines: got %d (%v), want 1", st.name, len(entries), entries)
+		}
+		got := entries[0].ContextMap()
+		if _, ok := got["latency"]; !ok {
+			t.Errorf("%s: access log: no latency", st.name)
+		}
+		delete(got, "latency")
+		want := maps.Clone(st.want)
+		if want["request_id"] == "" {
+			id, _ := got["request_id"].(string)
+			if _, err := uuid.Parse(id); err != nil || id == "log-1" || id == "log-2" {
+				t.Errorf("%s: request_id: got %q, want a new UUID", st.name, id)
+			}
+			want["request_id"] = id
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: access log fields: got %v, want %v and a latency", st.name, got, want)
+		}
+		if h := r.Header.Get("X-Request-ID"); h != got["request_id"] {
+			t.Errorf("%s: X-Request-ID: got %q, want the logged %q", st.name, h, got["request_id"])
+		}
+		line := entries[0].Message + fmt.Sprint(entries[0].ContextMap())
+		for _, tok := range []string{good, bad, user, strings.Split(good, ".")[1], strings.Split(user, ".")[1]} {
+			if strings.Contains(line, tok) {
+				t.Errorf("%s: log line %q contains a token", st.name, line)
+			}
 		}
 	}
 }

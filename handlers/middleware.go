@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -15,10 +16,9 @@ import (
 
 // Gin context keys.
 const (
-	keyRequestID = "sessiond.request_id"
 	keyPrincipal = "sessiond.principal"
 	keyTenant    = "sessiond.tenant"
-	keyLogger    = "sessiond.logger"
+	keyState     = "sessiond.state"
 )
 
 // Request ids are random UUIDs; the pool batches the random reads, which
@@ -43,57 +43,83 @@ func saneRequestID(s string) bool {
 	return true
 }
 
-// requestContext assigns the request id, echoes it, and writes one access log
-// line per request.
-func requestContext(log *zap.Logger) gin.HandlerFunc {
+// reqState is what the middleware keeps for one request. It lives in the
+// gin context's Keys under keyState, as a pointer so that storing it boxes
+// nothing; both it and its Keys map come from statePool, so a request
+// allocates neither.
+type reqState struct {
+	id     string
+	tenant string
+	log    *zap.Logger
+	keys   map[any]any
+}
+
+var statePool = sync.Pool{New: func() any { return &reqState{keys: make(map[any]any, 4)} }}
+
+// state returns the request's state; nil outside requestContext (tests that
+// call a handler without the middleware).
+func state(c *gin.Context) *reqState {
+	v, _ := c.Get(keyState)
+	st, _ := v.(*reqState)
+	return st
+}
+
+// requestContext assigns the request id and echoes it, records the request's
+// metrics (route template, method, status, latency, requests in flight) and
+// writes one access log line. One middleware, so one clock read at each end.
+func requestContext(log *zap.Logger, m *metrics.Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
-		id := c.GetHeader("X-Request-ID")
-		if !saneRequestID(id) {
-			id = uuid.NewString()
+		m.InFlight(1)
+		st := statePool.Get().(*reqState)
+		// Indexed by its canonical form: GetHeader("X-Request-ID") would
+		// allocate the canonical key on every request.
+		if v := c.Request.Header["X-Request-Id"]; len(v) > 0 {
+			st.id = v[0]
 		}
-		c.Set(keyRequestID, id)
-		c.Set(keyLogger, log)
-		c.Header("X-Request-ID", id)
+		if !saneRequestID(st.id) {
+			st.id = uuid.NewString()
+		}
+		st.log = log
+		st.keys[keyState] = st
+		c.Keys = st.keys
+		// The key is canonical already: assigning skips Set's canonicalisation.
+		c.Writer.Header()["X-Request-Id"] = []string{st.id}
+		defer func() {
+			m.InFlight(-1)
+			// The handlers are done with the context (a gin Copy has Keys of
+			// its own), so the state goes back to the pool.
+			c.Keys = nil
+			clear(st.keys)
+			*st = reqState{keys: st.keys}
+			statePool.Put(st)
+		}()
 		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		end := time.Now()
+		m.ObserveRequest(route, c.Request.Method, status, end.Sub(start))
 		// Check first: a disabled level costs no field building.
 		ce := log.Check(zap.InfoLevel, "request")
 		if ce == nil {
 			return
 		}
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
 		fields := []zap.Field{
-			zap.String("request_id", id), zap.String("method", c.Request.Method),
-			zap.String("route", route), zap.Int("status", c.Writer.Status()),
-			zap.Duration("latency", time.Since(start)),
+			zap.String("request_id", st.id), zap.String("method", c.Request.Method),
+			zap.String("route", route), zap.Int("status", status),
+			zap.Duration("latency", end.Sub(start)),
 		}
-		if t := c.GetString(keyTenant); t != "" {
+		t := st.tenant
+		if t == "" {
+			t = c.GetString(keyTenant)
+		}
+		if t != "" {
 			fields = append(fields, zap.String("tenant_id", t))
 		}
 		ce.Write(fields...)
-	}
-}
-
-// instrument records every request's route template, method, status and
-// latency, and the requests in flight.
-func instrument(m *metrics.Metrics) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if m == nil {
-			c.Next()
-			return
-		}
-		start := time.Now()
-		m.InFlight(1)
-		defer m.InFlight(-1)
-		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
-		m.ObserveRequest(route, c.Request.Method, c.Writer.Status(), time.Since(start))
 	}
 }
 
@@ -144,13 +170,26 @@ func principal(c *gin.Context) auth.Principal {
 	return pp
 }
 
-func requestID(c *gin.Context) string { return c.GetString(keyRequestID) }
+// setTenant names the request's tenant for the access log. Unlike
+// c.Set(keyTenant, …) it boxes nothing.
+func setTenant(c *gin.Context, tenantID string) {
+	if st := state(c); st != nil {
+		st.tenant = tenantID
+		return
+	}
+	c.Set(keyTenant, tenantID)
+}
+
+func requestID(c *gin.Context) string {
+	if st := state(c); st != nil {
+		return st.id
+	}
+	return ""
+}
 
 func logger(c *gin.Context) *zap.Logger {
-	if l, ok := c.Get(keyLogger); ok {
-		if zl, ok := l.(*zap.Logger); ok {
-			return zl
-		}
+	if st := state(c); st != nil && st.log != nil {
+		return st.log
 	}
 	return zap.NewNop()
 }

@@ -75,7 +75,7 @@ func New(d Deps) *gin.Engine {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(instrument(d.Metrics), requestContext(d.Log), recovery())
+	r.Use(requestContext(d.Log, d.Metrics), recovery())
 	r.NoRoute(func(c *gin.Context) { fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { fail(c, errNoMethod) })
 

@@ -53,14 +53,18 @@ func (a *api) verify(c *gin.Context) {
 		verifyDenied(c, "session belongs to another user")
 		return
 	}
-	c.Set(keyTenant, s.TenantID)
-	a.activity.maybeTouch(a.Store, s, a.Now(), a.Log)
+	setTenant(c, s.TenantID)
+	a.activity.maybeTouch(a.Store, &s, a.Now(), a.Log)
+	// One backing array for the identity headers, assigned under their
+	// canonical names: four Header.Set calls would allocate four slices.
+	v := make([]string, 4)
+	v[0], v[1], v[2], v[3] = s.ID, s.UserID, s.TenantID, s.PartnerID
 	h := c.Writer.Header()
-	h.Set("X-Session-Id", s.ID)
-	h.Set("X-User-Id", s.UserID)
-	h.Set("X-Tenant-Id", s.TenantID)
+	h["X-Session-Id"] = v[0:1:1]
+	h["X-User-Id"] = v[1:2:2]
+	h["X-Tenant-Id"] = v[2:3:3]
 	if s.PartnerID != "" {
-		h.Set("X-Partner-Id", s.PartnerID)
+		h["X-Partner-Id"] = v[3:4:4]
 	}
 	c.Status(http.StatusOK)
 }
@@ -96,7 +100,7 @@ func newActivityThrottle(interval time.Duration) *activityThrottle {
 	return &activityThrottle{interval: interval, slots: make(chan struct{}, maxConcurrentTouch), pending: map[string]time.Time{}}
 }
 
-func (t *activityThrottle) maybeTouch(st session.Store, s session.Session, now time.Time, log *zap.Logger) {
+func (t *activityThrottle) maybeTouch(st session.Store, s *session.Session, now time.Time, log *zap.Logger) {
 	if t == nil || t.interval <= 0 {
 		return
 	}
@@ -122,12 +126,16 @@ func (t *activityThrottle) maybeTouch(st session.Store, s session.Session, now t
 	default:
 		return // saturated: skip this write, a later verify will do it
 	}
-	go func() {
-		defer func() { <-t.slots }()
-		ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
-		defer cancel()
-		if err := st.Touch(ctx, s.TenantID, s.ID, session.Activity{At: now}); err != nil && !errors.Is(err, session.ErrNotFound) {
-			log.Warn("verify: recording activity failed", zap.Error(err))
-		}
-	}()
+	// Only the ids go to the goroutine: a closure over s would move the
+	// whole session to the heap on every verify, touch or not.
+	go t.touch(st, s.TenantID, s.ID, now, log)
+}
+
+func (t *activityThrottle) touch(st session.Store, tenantID, id string, now time.Time, log *zap.Logger) {
+	defer func() { <-t.slots }()
+	ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
+	defer cancel()
+	if err := st.Touch(ctx, tenantID, id, session.Activity{At: now}); err != nil && !errors.Is(err, session.ErrNotFound) {
+		log.Warn("verify: recording activity failed", zap.Error(err))
+	}
 }
