@@ -79,12 +79,15 @@ func run(c config) error {
 		return err
 	}
 	defer rdb.Close()
+	// SAVE and DEBUG RELOAD of a large data set outlast any command timeout.
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1})
+	defer admin.Close()
 	start := time.Now()
 	if err := seed(ctx, rdb, c.n, c.workers); err != nil {
 		return err
 	}
 	fmt.Printf("seeded %d sessions in %v\n", c.n, time.Since(start).Round(time.Millisecond))
-	if err := rdb.Do(ctx, "SAVE").Err(); err != nil {
+	if err := admin.Do(ctx, "SAVE").Err(); err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
 
@@ -103,7 +106,7 @@ func run(c config) error {
 			slices.Reverse(sides)
 		}
 		for _, side := range sides {
-			if err := reload(ctx, rdb, c.n); err != nil {
+			if err := reload(ctx, admin, c.n); err != nil {
 				return err
 			}
 			var d time.Duration
