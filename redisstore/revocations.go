@@ -47,9 +47,7 @@ import (
 //go:embed scripts/revoke_batch.lua
 var revokeBatchSrc string
 
-// revokeBatchScript is the script Revoke runs. (scripts/revoke.lua, the
-// earlier one, wrote an outbox entry per session and no record; store.go
-// still embeds it for tests that simulate a crash with it.)
+// revokeBatchScript is the script Revoke runs.
 var revokeBatchScript = redis.NewScript(revokeBatchSrc)
 
 const (

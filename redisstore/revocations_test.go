@@ -20,33 +20,55 @@ import (
 // how many sessions the scripts revoked.
 func revokeScriptOnly(tb testing.TB, st *Store, tenantID string, r session.Revocation) int {
 	tb.Helper()
-	ctx := context.Background()
+	plan := scriptOnlyPlan(tb, st, tenantID, r)
+	n := 0
+	for {
+		got, examined := runScriptOnly(tb, st, plan.call("idx", plan.k.all(), 0, st.batch))
+		n += got
+		if examined < int64(st.batch) {
+			return n
+		}
+	}
+}
+
+// revokeIDsScriptOnly is revokeScriptOnly for the given sessions of tenantID
+// (one batch).
+func revokeIDsScriptOnly(tb testing.TB, st *Store, tenantID string, ids ...string) int {
+	tb.Helper()
+	got, _ := runScriptOnly(tb, st, scriptOnlyPlan(tb, st, tenantID, session.Revocation{}).ids(ids))
+	return got
+}
+
+// scriptOnlyPlan starts a revocation of tenantID as Revoke does.
+func scriptOnlyPlan(tb testing.TB, st *Store, tenantID string, r session.Revocation) *revokePlan {
+	tb.Helper()
 	now := st.now().Truncate(time.Millisecond)
-	if err := st.beginRevoke(ctx, tenantID, now); err != nil {
+	if err := st.beginRevoke(context.Background(), tenantID, now); err != nil {
 		tb.Fatal(err)
 	}
 	plan, err := newRevokePlan(tenantID, "", r, now)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n := 0
-	for {
-		c := plan.call("idx", plan.k.all(), 0, st.batch)
-		reply, err := st.runDurable(ctx, revokeBatchScript, c.keys, c.args...)
-		if err != nil {
-			tb.Fatalf("revoke script: %v", err)
-		}
-		b, examined, _, err := parseRevokeReply(c.id, reply)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if b != nil {
-			n += len(b.revoked)
-		}
-		if examined < int64(st.batch) {
-			return n
-		}
+	return plan
+}
+
+// runScriptOnly runs one revoke_batch.lua call and nothing after it; it
+// returns how many sessions it revoked and how many it examined.
+func runScriptOnly(tb testing.TB, st *Store, c *scriptCall) (revoked int, examined int64) {
+	tb.Helper()
+	reply, err := st.runDurable(context.Background(), revokeBatchScript, c.keys, c.args...)
+	if err != nil {
+		tb.Fatalf("revoke script: %v", err)
 	}
+	b, examined, _, err := parseRevokeReply(c.id, reply)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if b != nil {
+		revoked = len(b.revoked)
+	}
+	return revoked, examined
 }
 
 // TestSweepRelaysRevocationRecords: whatever happens after a batch's

@@ -285,8 +285,8 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 			if !errors.Is(res.durErr, session.ErrUnavailable) {
 				res.durErr = fmt.Errorf("%w: %w", session.ErrUnavailable, res.durErr)
 			}
-		case n < int64(s.wait):
-			res.durErr = wrap("revoke", fmt.Errorf("%d of %d replicas acknowledged: %w", n, s.wait, session.ErrUnavailable))
+		default:
+			res.durErr = wrap("revoke", s.shortfall(n))
 		}
 	}
 	return res
@@ -361,9 +361,15 @@ func (s *Store) runDurable(ctx context.Context, sc *redis.Script, keys []string,
 		if err != nil {
 			return nil, err
 		}
-		if n < int64(s.wait) {
-			return out, fmt.Errorf("%d of %d replicas acknowledged: %w", n, s.wait, session.ErrUnavailable)
-		}
-		return out, nil
+		return out, s.shortfall(n)
 	}
+}
+
+// shortfall is nil when n replicas, as WAIT answered, are enough, and an
+// error wrapping session.ErrUnavailable when they are too few.
+func (s *Store) shortfall(n int64) error {
+	if n < int64(s.wait) {
+		return fmt.Errorf("%d of %d replicas acknowledged: %w", n, s.wait, session.ErrUnavailable)
+	}
+	return nil
 }

@@ -26,8 +26,6 @@ var _ session.Store = (*Store)(nil)
 var (
 	//go:embed scripts/create.lua
 	createSrc string
-	//go:embed scripts/revoke.lua
-	revokeSrc string
 	//go:embed scripts/touch.lua
 	touchSrc string
 	//go:embed scripts/outbox_done.lua
@@ -40,7 +38,6 @@ var (
 	pruneUsersSrc string
 
 	createScript     = redis.NewScript(createSrc)
-	revokeScript     = redis.NewScript(revokeSrc)
 	touchScript      = redis.NewScript(touchSrc)
 	outboxDoneScript = redis.NewScript(outboxDoneSrc)
 	repairScript     = redis.NewScript(repairSrc)
