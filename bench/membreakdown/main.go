@@ -18,23 +18,15 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/internal/testredis"
-	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
-
-// userAgent is the real desktop Chrome user agent bench/memrevoke uses, 110 bytes.
-const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
 
 func main() {
 	n := flag.Int("n", 100000, "sessions in the tenant")
@@ -65,14 +57,14 @@ func run(n, perUser, workers int, config string) error {
 		}
 	}
 	st := redisstore.New(rdb, redisstore.Options{})
-	base, err := usedMemory(ctx, rdb)
+	base, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
-	if err := seed(ctx, st, n, perUser, workers); err != nil {
+	if err := seed.Create(ctx, st, seed.Shape{Tenant: "tenant-big", Partner: "partner-1", PerUser: perUser, UserFormat: "user-%06d"}, n, workers, nil); err != nil {
 		return err
 	}
-	after, err := usedMemory(ctx, rdb)
+	after, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
@@ -81,7 +73,7 @@ func run(n, perUser, workers int, config string) error {
 		return err
 	}
 
-	fmt.Printf("sessions: %d, %d per user, user agent %d bytes, config %q, redis %s\n", n, perUser, len(userAgent), config, serverVersion(ctx, rdb))
+	fmt.Printf("sessions: %d, %d per user, user agent %d bytes, config %q, redis %s\n", n, perUser, len(seed.UserAgent), config, serverVersion(ctx, rdb))
 	fmt.Printf("used_memory delta: %d bytes = %.0f bytes/session\n\n", after-base, float64(after-base)/float64(n))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\tkeys\tentries\tbytes\tB/session\tB/entry\tencoding\t")
@@ -98,41 +90,6 @@ func run(n, perUser, workers int, config string) error {
 	fmt.Fprintf(tw, "sum of MEMORY USAGE\t\t\t%d\t%.1f\t\t\t\n", sum, float64(sum)/float64(n))
 	fmt.Fprintf(tw, "not in MEMORY USAGE\t\t\t%d\t%.1f\t\t\t\n", rest, float64(rest)/float64(n))
 	return tw.Flush()
-}
-
-// seed creates n sessions of tenant-big (partner-1) like bench/memrevoke.
-func seed(ctx context.Context, st *redisstore.Store, n, perUser, workers int) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				now := time.Now().UTC()
-				u := i / int64(perUser)
-				s := &session.Session{
-					ID:     fmt.Sprintf("01936f%026d", i), // UUIDv7-sized id
-					UserID: fmt.Sprintf("user-%06d", u), TenantID: "tenant-big", PartnerID: "partner-1",
-					UserEmail: fmt.Sprintf("user-%06d@example.com", u), UserDisplayName: "Ada Lovelace",
-					IPAddress: "203.0.113.42", UserAgent: userAgent, DeviceType: device.Classify(userAgent),
-					Location: "Berlin, DE", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-				}
-				if err := st.Create(ctx, s); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
 
 type class struct {
@@ -242,19 +199,6 @@ func breakdown(ctx context.Context, rdb *redis.Client) ([]*class, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].bytes > out[j].bytes })
 	return out, nil
-}
-
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("used_memory not in INFO")
 }
 
 func serverVersion(ctx context.Context, rdb *redis.Client) string {

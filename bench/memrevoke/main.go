@@ -16,22 +16,17 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
-
-// userAgent is a real desktop Chrome user agent, 110 bytes long.
-const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
 
 func main() {
 	n := flag.Int("n", 100000, "sessions in the tenant")
@@ -59,50 +54,22 @@ func run(n, workers, listpack int) error {
 		}
 	}
 	st := redisstore.New(rdb, redisstore.Options{})
-	base, err := usedMemory(ctx, rdb)
+	base, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
 
 	start := time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				now := time.Now().UTC()
-				s := &session.Session{
-					UserID: fmt.Sprintf("user-%06d", i/5), TenantID: "tenant-big", PartnerID: "partner-1",
-					UserEmail: fmt.Sprintf("user-%06d@example.com", i/5), UserDisplayName: "Ada Lovelace",
-					IPAddress: "203.0.113.42", UserAgent: userAgent, DeviceType: device.Classify(userAgent),
-					Location: "Berlin, DE", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-				}
-				s.ID = fmt.Sprintf("01936f%026d", i) // UUIDv7-sized id
-				if err := st.Create(ctx, s); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	shape := seed.Shape{Tenant: "tenant-big", Partner: "partner-1", PerUser: 5, UserFormat: "user-%06d"}
+	if err := seed.Create(ctx, st, shape, n, workers, nil); err != nil {
 		return err
 	}
 	created := time.Since(start)
-	after, err := usedMemory(ctx, rdb)
+	after, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("sessions: %d (user agent %d bytes, hash-max-listpack-value %s)\n", n, len(userAgent), listpackSetting(ctx, rdb))
+	fmt.Printf("sessions: %d (user agent %d bytes, hash-max-listpack-value %s)\n", n, len(seed.UserAgent), listpackSetting(ctx, rdb))
 	fmt.Printf("create via store: %v (%.0f sessions/s with %d workers)\n", created.Round(time.Millisecond), float64(n)/created.Seconds(), workers)
 	fmt.Printf("used_memory delta: %d bytes = %.0f bytes/session\n", after-base, float64(after-base)/float64(n))
 
@@ -132,24 +99,11 @@ func run(n, workers, listpack int) error {
 	resp.Body.Close()
 	took := time.Since(start)
 	left, _ := rdb.ZCard(ctx, "ix:{tenant-big}:all").Result()
-	final, _ := usedMemory(ctx, rdb)
+	final, _ := seed.UsedMemory(ctx, rdb)
 	fmt.Printf("revoke-all via REST: status %d in %v (%.0f sessions/s), %d left in the tenant index; body starts %q\n",
 		resp.StatusCode, took.Round(time.Millisecond), float64(n)/took.Seconds(), left, buf[:nr])
 	fmt.Printf("used_memory after revoke: %d bytes above the empty baseline (the revocation event stream, capped by SESSIOND_EVENT_RETENTION, plus allocator overhead)\n", final-base)
 	return nil
-}
-
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("used_memory not in INFO")
 }
 
 func listpackSetting(ctx context.Context, rdb *redis.Client) string {

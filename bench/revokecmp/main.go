@@ -23,22 +23,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
-
-// userAgent is a real desktop Chrome user agent, 110 bytes long.
-const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
 
 const (
 	tenant = "t-big"
@@ -83,7 +78,7 @@ func run(c config) error {
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1})
 	defer admin.Close()
 	start := time.Now()
-	if err := seed(ctx, rdb, c.n, c.workers); err != nil {
+	if err := seed.Create(ctx, redisstore.New(rdb, redisstore.Options{}), seed.Shape{Tenant: tenant, Partner: "p1", PerUser: 5, UserFormat: "user-%07d"}, c.n, c.workers, nil); err != nil {
 		return err
 	}
 	fmt.Printf("seeded %d sessions in %v\n", c.n, time.Since(start).Round(time.Millisecond))
@@ -142,41 +137,6 @@ func run(c config) error {
 	fmt.Printf("redis-server CPU (user+sys, medians): raw %v, REST %v, ratio %.2f\n",
 		median(rawCPU).Round(time.Millisecond), median(restCPU).Round(time.Millisecond), float64(median(restCPU))/float64(median(rawCPU)))
 	return nil
-}
-
-// seed creates n sessions in one tenant, 5 per user, through the store.
-func seed(ctx context.Context, rdb redis.UniversalClient, n, workers int) error {
-	st := redisstore.New(rdb, redisstore.Options{})
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				now := time.Now().UTC()
-				s := &session.Session{
-					ID:     fmt.Sprintf("01936f%026d", i), // UUIDv7-sized id
-					UserID: fmt.Sprintf("user-%07d", i/5), TenantID: tenant, PartnerID: "p1",
-					UserEmail: fmt.Sprintf("user-%07d@example.com", i/5), UserDisplayName: "Ada Lovelace",
-					IPAddress: "203.0.113.42", UserAgent: userAgent, DeviceType: device.Classify(userAgent),
-					Location: "Berlin, DE", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-				}
-				if err := st.Create(ctx, s); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
 
 // reload replaces the data set with the saved dump and checks it.

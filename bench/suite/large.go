@@ -9,17 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -45,16 +42,14 @@ func phaseSeed(ctx context.Context, e *env, rep *report) (string, int64, error) 
 	rdb := redis.NewClient(&redis.Options{Addr: rs.addr, PoolSize: workers + 4, ReadTimeout: 10 * time.Minute})
 	defer rdb.Close()
 	st := redisstore.New(rdb, redisstore.Options{})
-	base, err := usedMemory(ctx, rdb)
+	base, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return "", 0, err
 	}
 
 	logf("seed: %d sessions through Store.Create with %d workers", n, workers)
 	start := time.Now()
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, workers)
+	var done atomic.Int64
 	stopProgress := make(chan struct{})
 	go func() {
 		t := time.NewTicker(15 * time.Second)
@@ -69,42 +64,14 @@ func phaseSeed(ctx context.Context, e *env, rep *report) (string, int64, error) 
 			}
 		}
 	}()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) || ctx.Err() != nil {
-					return
-				}
-				now := time.Now().UTC()
-				s := &session.Session{
-					ID:     fmt.Sprintf("01936f%026d", i), // UUID-sized id
-					UserID: fmt.Sprintf("user-%07d", i/5), TenantID: bigTenant, PartnerID: "partner-1",
-					UserEmail: fmt.Sprintf("user-%07d@example.com", i/5), UserDisplayName: "Ada Lovelace",
-					IPAddress: "203.0.113.42", UserAgent: userAgent, DeviceType: device.Classify(userAgent),
-					Location: "Berlin, DE", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-				}
-				if err := st.Create(ctx, s); err != nil {
-					errc <- fmt.Errorf("seed: create %d: %w", i, err)
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
+	shape := seed.Shape{Tenant: bigTenant, Partner: "partner-1", PerUser: 5, UserFormat: "user-%07d"}
+	err = seed.Create(ctx, st, shape, n, workers, func() { done.Add(1) })
 	close(stopProgress)
-	close(errc)
-	if err := <-errc; err != nil {
-		return "", 0, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return "", 0, err
 	}
 	took := time.Since(start)
-	after, err := usedMemory(ctx, rdb)
+	after, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return "", 0, err
 	}
@@ -131,19 +98,6 @@ func phaseSeed(ctx context.Context, e *env, rep *report) (string, int64, error) 
 		{figure: fmt.Sprintf("seeding through Store.Create (in-process, %d workers)", workers), unit: "sessions/s", vals: series{float64(n) / took.Seconds()}},
 	}})
 	return filepath.Join(dir, "dump.rdb"), base, nil
-}
-
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, fmt.Errorf("INFO memory: %w", err)
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("used_memory not in INFO")
 }
 
 // restoreDump starts a redis-server on a copy of dump.
@@ -196,7 +150,7 @@ func phaseList(ctx context.Context, e *env, rep *report, dump string, emptyBase 
 	if err != nil || n != int64(e.cfg.n) {
 		return fmt.Errorf("restored tenant has %d sessions, want %d (%v)", n, e.cfg.n, err)
 	}
-	reloaded, err := usedMemory(ctx, rdb)
+	reloaded, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
 		return err
 	}

@@ -33,10 +33,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sessiond/sessiond/bench/internal/seed"
 )
 
-// userAgent is a real desktop Chrome user agent, 110 bytes long.
-const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"
+// userAgent is the 110-byte user agent every seeded session carries.
+const userAgent = seed.UserAgent
 
 var allPhases = []string{"verify", "create", "seed", "list", "revoke", "micro", "profile"}
 
