@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -82,7 +81,7 @@ func (r *redisProc) launch() error {
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if ping(r.Addr()) == nil {
+		if testredis.Ping(r.Addr(), 500*time.Millisecond) == nil {
 			return nil
 		}
 		select {
@@ -107,7 +106,7 @@ func (r *redisProc) Down() {
 		r.t.Fatalf("SAVE before stopping redis-server: %v", err)
 	}
 	r.kill()
-	if err := ping(r.Addr()); err == nil {
+	if err := testredis.Ping(r.Addr(), 500*time.Millisecond); err == nil {
 		r.t.Fatalf("redis-server on %s still answers after being stopped", r.Addr())
 	}
 }
@@ -154,25 +153,4 @@ func (r *redisProc) kill() {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-r.exited
 	}
-}
-
-// ping speaks just enough RESP to avoid a client library's retries.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }

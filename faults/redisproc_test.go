@@ -3,7 +3,6 @@
 package faults
 
 import (
-	"bufio"
 	"net"
 	"os/exec"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/testredis"
 )
 
 // redisProc is a redis-server this package started itself, on a port and
@@ -54,7 +55,7 @@ func startRedisAt(tb testing.TB, port int, args ...string) *redisProc {
 	}()
 	tb.Cleanup(p.stop)
 	deadline := time.Now().Add(10 * time.Second)
-	for ping(p.addr) != nil {
+	for testredis.Ping(p.addr, 500*time.Millisecond) != nil {
 		select {
 		case <-p.exited:
 			tb.Fatalf("redis-server on %s exited (%v); output:\n%s", p.addr, p.waitErr, p.out)
@@ -83,28 +84,6 @@ func (p *redisProc) stop() {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-p.exited
 	})
-}
-
-// ping speaks just enough RESP to see the server answer (+PONG, not
-// -LOADING).
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return &net.AddrError{Err: "PING answered " + strconv.Quote(line), Addr: addr}
-	}
-	return nil
 }
 
 // lockedBuf collects a process's output.

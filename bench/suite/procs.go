@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/testredis"
 )
 
 // proc is a child process in its own process group. The kernel kills it
@@ -113,7 +114,7 @@ func startRedis(ctx context.Context, dir, logPath string) (*redisServer, error) 
 			return nil, err
 		}
 		r := &redisServer{proc: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir}
-		err = waitFor(ctx, 5*time.Minute, p, func() error { return ping(r.addr) })
+		err = waitFor(ctx, 5*time.Minute, p, func() error { return testredis.Ping(r.addr, time.Second) })
 		if err == nil {
 			return r, nil
 		}
@@ -123,27 +124,6 @@ func startRedis(ctx context.Context, dir, logPath string) (*redisServer, error) 
 		}
 		return nil, fmt.Errorf("redis-server: %w; log %s:\n%s", err, logPath, tailOf(readFile(logPath), 2000))
 	}
-}
-
-// ping is PING in raw RESP: -LOADING while a dump loads is not ready yet.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
-	}
-	return nil
 }
 
 // waitFor polls ready every 50ms until it succeeds, p exits, ctx ends or

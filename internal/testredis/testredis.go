@@ -180,7 +180,7 @@ func launch(path string, port int, dir string, own bool, extraArgs []string) (*S
 func (s *Server) waitReady() error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if ping(s.addr) == nil {
+		if Ping(s.addr, 500*time.Millisecond) == nil {
 			return nil
 		}
 		select {
@@ -198,14 +198,15 @@ func (s *Server) waitReady() error {
 	}
 }
 
-// ping speaks just enough RESP to avoid a client library's retries.
-func ping(addr string) error {
+// Ping speaks just enough RESP to see the server at addr answer +PONG (not
+// -LOADING), without a client library's retries; timeout bounds the exchange.
+func Ping(addr string, timeout time.Duration) error {
 	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	_ = conn.SetDeadline(time.Now().Add(timeout))
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package testtopology
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testredis"
 )
 
 // Install hints, part of every error about a missing program.
@@ -135,7 +136,7 @@ func start(role string, port int, path string, args []string) (*proc, error) {
 func (p *proc) waitReady() error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if ping(p.addr) == nil {
+		if testredis.Ping(p.addr, 500*time.Millisecond) == nil {
 			return nil
 		}
 		select {
@@ -151,27 +152,6 @@ func (p *proc) waitReady() error {
 			return fmt.Errorf("testtopology: %s on %s did not answer PING within %s; output:\n%s", p.role, p.addr, readyTimeout, p.output())
 		}
 	}
-}
-
-// ping speaks just enough RESP to avoid a client library's retries.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }
 
 // alive reports whether the process has not exited.
