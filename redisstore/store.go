@@ -72,6 +72,7 @@ type Store struct {
 	wait      int
 	waitT     time.Duration
 	now       func() time.Time
+	partners  partnerCache
 }
 
 // New returns a Store on rdb.
@@ -324,9 +325,19 @@ func (s *Store) Get(ctx context.Context, id string) (session.Session, error) {
 // its slot: the hash and the tenant's partner, which is the session's.
 func (s *Store) GetInTenant(ctx context.Context, tenantID, id string) (session.Session, error) {
 	k := tenantKeys(tenantID)
+	now := s.now()
+	if partner, ok := s.partners.get(tenantID, now); ok {
+		// The hot path: the tenant's partner is known, one command.
+		fields, err := s.rdb.HGetAll(ctx, k.session(id)).Result()
+		if err != nil {
+			return session.Session{}, wrap("get", err)
+		}
+		return liveSession(tenantID, id, fields, partner, now)
+	}
 	pipe := s.rdb.Pipeline()
 	hcmd := pipe.HGetAll(ctx, k.session(id))
 	pcmd := pipe.Get(ctx, k.partner())
+	ecmd := pipe.PExpireTime(ctx, k.partner())
 	_, _ = pipe.Exec(ctx) // each reply is checked below
 	if err := hcmd.Err(); err != nil {
 		return session.Session{}, wrap("get", err)
@@ -334,9 +345,18 @@ func (s *Store) GetInTenant(ctx context.Context, tenantID, id string) (session.S
 	if err := pcmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return session.Session{}, wrap("get: partner", err)
 	}
-	sess, ok := decode(tenantID, id, hcmd.Val())
-	sess.PartnerID = partnerOf(pcmd.Val(), sess.PartnerID)
-	if !ok || !sess.ExpiresAt.After(s.now()) {
+	if ecmd.Err() == nil { // else not cached (a server without PEXPIRETIME)
+		s.partners.put(tenantID, pcmd.Val(), expireMS(ecmd.Val()), now)
+	}
+	return liveSession(tenantID, id, hcmd.Val(), pcmd.Val(), now)
+}
+
+// liveSession decodes a session hash read with its tenant's partner, and
+// answers ErrNotFound for a missing or expired one.
+func liveSession(tenantID, id string, fields map[string]string, tenantPartner string, now time.Time) (session.Session, error) {
+	sess, ok := decode(tenantID, id, fields)
+	sess.PartnerID = partnerOf(tenantPartner, sess.PartnerID)
+	if !ok || !sess.ExpiresAt.After(now) {
 		return session.Session{}, session.ErrNotFound
 	}
 	return sess, nil
