@@ -152,6 +152,15 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		MaxHeaderBytes:    64 << 10,
 	}
 	srv.RegisterOnShutdown(func() { close(closing) })
+	if cfg.PprofAddr != "" {
+		paddr, stopPprof, err := startPprof(cfg.PprofAddr)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopPprof()
+		log.Info("pprof listening", zap.String("addr", paddr))
+	}
 	if devTokens {
 		if err := printDevBanner(stdout, cfg, ln.Addr().String()); err != nil {
 			return err

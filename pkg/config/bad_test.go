@@ -21,6 +21,10 @@ func TestLoadBad(t *testing.T) {
 		{"addr port too big", with(nil, config.EnvAddr, ":65536"), config.EnvAddr, "port between 0 and 65535"},
 		{"addr named port", with(nil, config.EnvAddr, ":http"), config.EnvAddr, "port between"},
 		{"addr negative port", with(nil, config.EnvAddr, ":-1"), config.EnvAddr, "port between"},
+		{"pprof all interfaces", with(nil, config.EnvPprofAddr, ":6060"), config.EnvPprofAddr, `must be a loopback host:port (127.0.0.1, [::1] or localhost), got ":6060"`},
+		{"pprof public address", with(nil, config.EnvPprofAddr, "0.0.0.0:6060"), config.EnvPprofAddr, "must be a loopback"},
+		{"pprof host name", with(nil, config.EnvPprofAddr, "sessiond:6060"), config.EnvPprofAddr, "must be a loopback"},
+		{"pprof no port", with(nil, config.EnvPprofAddr, "127.0.0.1"), config.EnvPprofAddr, "must be host:port"},
 
 		{"redis url scheme", with(nil, config.EnvRedisURL, "http://localhost:6379", config.EnvHS256Secret, secret32), config.EnvRedisURL, "redis:// or rediss://"},
 		{"redis url unix", with(nil, config.EnvRedisURL, "unix:///tmp/redis.sock", config.EnvHS256Secret, secret32), config.EnvRedisURL, "redis:// or rediss://"},

@@ -43,6 +43,7 @@ const (
 	EnvShutdownTimeout    = "SESSIOND_SHUTDOWN_TIMEOUT"
 	EnvActivityInterval   = "SESSIOND_VERIFY_ACTIVITY_INTERVAL"
 	EnvEventRetention     = "SESSIOND_EVENT_RETENTION"
+	EnvPprofAddr          = "SESSIOND_PPROF_ADDR"
 )
 
 // MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
@@ -104,6 +105,9 @@ type Config struct {
 	// EventRetention is the approximate number of revocation events kept in
 	// the stream (XADD MAXLEN ~).
 	EventRetention int
+	// PprofAddr, when set, serves net/http/pprof on this loopback host:port
+	// (for profiling under load); empty means off.
+	PprofAddr string
 }
 
 // Default returns the configuration of an empty environment: the
@@ -192,6 +196,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ShutdownTimeout = l.duration(EnvShutdownTimeout, c.ShutdownTimeout)
 	c.ActivityInterval = l.duration(EnvActivityInterval, c.ActivityInterval)
 	c.EventRetention = l.integer(EnvEventRetention, c.EventRetention)
+	c.PprofAddr = l.str(EnvPprofAddr, "")
 
 	l.problems = append(l.problems, c.validate()...)
 	if len(l.problems) > 0 {

@@ -93,6 +93,9 @@ func TestLoadGood(t *testing.T) {
 		{"addr ipv6", with(nil, config.EnvAddr, "[::1]:8080"), func(c *config.Config) { c.Addr = "[::1]:8080" }},
 		{"addr any port", with(nil, config.EnvAddr, "localhost:0"), func(c *config.Config) { c.Addr = "localhost:0" }},
 		{"addr trimmed", with(nil, config.EnvAddr, "  :8080 \n"), func(c *config.Config) { c.Addr = ":8080" }},
+		{"pprof ipv4 loopback", with(nil, config.EnvPprofAddr, "127.0.0.1:6060"), func(c *config.Config) { c.PprofAddr = "127.0.0.1:6060" }},
+		{"pprof ipv6 loopback", with(nil, config.EnvPprofAddr, "[::1]:6060"), func(c *config.Config) { c.PprofAddr = "[::1]:6060" }},
+		{"pprof localhost any port", with(nil, config.EnvPprofAddr, "localhost:0"), func(c *config.Config) { c.PprofAddr = "localhost:0" }},
 
 		{"redis url", with(nil, config.EnvRedisURL, "redis://localhost:6379/0", config.EnvHS256Secret, secret32),
 			func(c *config.Config) { c.RedisURL = "redis://localhost:6379/0"; c.HS256Secret = secret32 }},

@@ -74,6 +74,7 @@ func (c Config) LogFields() []zap.Field {
 		zap.Duration("shutdown_timeout", c.ShutdownTimeout),
 		zap.Duration("verify_activity_interval", c.ActivityInterval),
 		zap.Int("event_retention", c.EventRetention),
+		zap.String("pprof_addr", c.PprofAddr),
 		zap.Bool("dev_store", c.DevStore()),
 		zap.Bool("dev_tokens", c.DevTokens()),
 	}

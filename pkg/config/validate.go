@@ -24,6 +24,12 @@ func (c Config) validate() []Problem {
 		bad(EnvAddr, "%v, got %q", err, c.Addr)
 	}
 
+	if c.PprofAddr != "" {
+		if err := checkLoopback(c.PprofAddr); err != nil {
+			bad(EnvPprofAddr, "%v, got %q", err, c.PprofAddr)
+		}
+	}
+
 	if !validMode(c.RedisMode) {
 		bad(EnvRedisMode, "must be standalone, cluster or sentinel, got %q", c.RedisMode)
 	}
@@ -170,6 +176,19 @@ func checkHostPort(s string, listen bool) error {
 	}
 	if err != nil || n < lo || n > 65535 {
 		return fmt.Errorf("must be host:port with a port between %d and 65535", lo)
+	}
+	return nil
+}
+
+// checkLoopback accepts a listen address on a loopback host only: profiles
+// are not for the network.
+func checkLoopback(s string) error {
+	if err := checkHostPort(s, true); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(s)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("must be a loopback host:port (127.0.0.1, [::1] or localhost)")
 	}
 	return nil
 }
