@@ -45,6 +45,7 @@ var knownEnv = []string{
 	config.EnvIssuer, config.EnvAudience, config.EnvLogLevel, config.EnvLogFormat,
 	config.EnvMaxSessionLifetime, config.EnvSweepInterval, config.EnvRevokeBatch,
 	config.EnvShutdownTimeout, config.EnvActivityInterval, config.EnvEventRetention,
+	config.EnvPprofAddr,
 }
 
 // secretEnv are the variables that hold secrets (the Redis URL may carry a
