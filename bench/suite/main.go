@@ -70,7 +70,7 @@ func parseFlags() (config, error) {
 	reqs := fs.Int("requests", 200, "sequential requests per listing run")
 	benchtime := fs.String("benchtime", "", "go test -benchtime for the micro-benchmarks (default 1s, quick 200ms)")
 	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run ("+strings.Join(allPhases, ",")+"); list needs seed")
-	out := fs.String("out", "bench/results", "directory for the results file and raw logs")
+	out := fs.String("out", "bench/results", "directory for the results file and raw logs (relative to the repository root, or absolute)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return config{}, err
 	}
@@ -178,10 +178,14 @@ func run(ctx context.Context, cfg config) error {
 	if cfg.quick {
 		stamp += "-quick"
 	}
-	if _, err := os.Stat(filepath.Join(root, cfg.out, stamp+".md")); err == nil {
+	outDir := cfg.out
+	if !filepath.IsAbs(outDir) {
+		outDir = filepath.Join(root, outDir)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, stamp+".md")); err == nil {
 		stamp = strings.Replace(stamp, start.Format("1504"), start.Format("150405"), 1)
 	}
-	e := &env{cfg: cfg, root: root, raw: filepath.Join(root, cfg.out, stamp)}
+	e := &env{cfg: cfg, root: root, raw: filepath.Join(outDir, stamp)}
 	if err := os.MkdirAll(e.raw, 0o755); err != nil {
 		return err
 	}
@@ -206,7 +210,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	m := describeMachine(ctx, root)
-	rep := &report{path: filepath.Join(root, cfg.out, stamp+".md")}
+	rep := &report{path: filepath.Join(outDir, stamp+".md")}
 	rep.header = header(cfg, m, start, stamp)
 	if err := rep.write(); err != nil {
 		return err

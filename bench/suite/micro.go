@@ -190,17 +190,9 @@ func phaseProfile(ctx context.Context, e *env, rep *report) error {
 	}
 	_ = os.WriteFile(filepath.Join(e.raw, "verify-profile-flat.txt"), flat.Bytes(), 0o644)
 	_ = os.WriteFile(filepath.Join(e.raw, "verify-profile-cum.txt"), cum.Bytes(), 0o644)
-	// Keep pprof's table, drop its preamble lines about files and build ids.
-	var keep []string
-	for _, line := range strings.Split(flat.String(), "\n") {
-		if strings.HasPrefix(line, "File:") || strings.HasPrefix(line, "Build ID:") || strings.HasPrefix(line, "Type:") || strings.HasPrefix(line, "Time:") {
-			continue
-		}
-		keep = append(keep, line)
-	}
 	intro := fmt.Sprintf("`go test -run '^$' -bench '^BenchmarkVerifyHandler$' -benchtime %s -cpuprofile …  ./handlers`: the real router and "+
 		"a real redis-server, in-process (no network stack on the client side; the profile covers the whole test binary, setup included). The 25 functions with the most flat time; "+
 		"`%s` and `verify-profile-cum.txt` (cumulative) in the raw logs, open with `go tool pprof`.", benchtime, rel(e.root, prof))
-	rep.add(section{title: "7. CPU profile of the verify handler", intro: intro, extra: "```\n" + strings.TrimSpace(strings.Join(keep, "\n")) + "\n```"})
+	rep.add(section{title: "7. CPU profile of the verify handler", intro: intro, extra: "```\n" + pprofTable(flat.String()) + "\n```"})
 	return nil
 }

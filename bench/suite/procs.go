@@ -152,7 +152,8 @@ func waitFor(ctx context.Context, limit time.Duration, p *proc, ready func() err
 // httpServer is sessiond or the ceiling server.
 type httpServer struct {
 	*proc
-	base string
+	base  string
+	pprof string // base URL of its net/http/pprof listener
 }
 
 // Bench configuration of sessiond: HS256 tokens, the suite's Redis, and the
@@ -166,16 +167,21 @@ func startSessiond(ctx context.Context, bin, redisURL, logPath string) (*httpSer
 		return nil, fmt.Errorf("sessiond: free port: %w", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	paddr, err := freeAddr()
+	if err != nil {
+		return nil, fmt.Errorf("sessiond: free port: %w", err)
+	}
 	p, err := startProc("sessiond", logPath, []string{
 		"SESSIOND_JWT_HS256_SECRET=" + benchSecret,
 		"SESSIOND_REDIS_URL=" + redisURL,
 		"SESSIOND_ADDR=" + addr,
 		"SESSIOND_LOG_LEVEL=error",
+		"SESSIOND_PPROF_ADDR=" + paddr,
 	}, bin)
 	if err != nil {
 		return nil, err
 	}
-	s := &httpServer{proc: p, base: "http://" + addr}
+	s := &httpServer{proc: p, base: "http://" + addr, pprof: "http://" + paddr}
 	if err := waitFor(ctx, 30*time.Second, p, func() error { return getOK(s.base + "/readyz") }); err != nil {
 		p.stop(5 * time.Second)
 		return nil, fmt.Errorf("sessiond: %w; log:\n%s", err, tailOf(readFile(logPath), 2000))
@@ -189,16 +195,50 @@ func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*htt
 		return nil, fmt.Errorf("ceiling: free port: %w", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	p, err := startProc("ceiling", logPath, nil, bin, "-addr", addr, "-redis", redisURL, "-key", key)
+	paddr, err := freeAddr()
+	if err != nil {
+		return nil, fmt.Errorf("ceiling: free port: %w", err)
+	}
+	p, err := startProc("ceiling", logPath, nil, bin, "-addr", addr, "-redis", redisURL, "-key", key, "-pprof", paddr)
 	if err != nil {
 		return nil, err
 	}
-	s := &httpServer{proc: p, base: "http://" + addr}
+	s := &httpServer{proc: p, base: "http://" + addr, pprof: "http://" + paddr}
 	if err := waitFor(ctx, 30*time.Second, p, func() error { return getOK(s.base + "/verify") }); err != nil {
 		p.stop(5 * time.Second)
 		return nil, fmt.Errorf("ceiling: %w; log:\n%s", err, tailOf(readFile(logPath), 2000))
 	}
 	return s, nil
+}
+
+// freeAddr is a free loopback host:port.
+func freeAddr() (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+}
+
+// cpuTime is the CPU time (user + system) the process has used so far, from
+// /proc/<pid>/stat in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func (p *proc) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from after its ')'.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", p.cmd.Process.Pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", p.cmd.Process.Pid, err)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 func getOK(url string) error {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +177,45 @@ redis-server CPU (user+sys, medians): raw 35ms, REST 115ms, ratio 3.33
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+func TestPprofTable(t *testing.T) {
+	out := "File: sessiond\nBuild ID: abc\nType: cpu\nTime: 2026-11-26 02:15:39 UTC\nDuration: 3s, Total samples = 3.44s (114.67%)\n      flat  flat%\n"
+	want := "Duration: 3s, Total samples = 3.44s (114.67%)\n      flat  flat%"
+	if got := pprofTable(out); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestCPUTime reads this test process's own /proc/<pid>/stat: the figure
+// grows while the process burns CPU, and is never below what it burnt.
+func TestCPUTime(t *testing.T) {
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{name: "self", cmd: &exec.Cmd{Process: self}}
+	before, err := p.cpuTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x uint64
+	var burnt time.Duration
+	for burnt < 300*time.Millisecond { // thread CPU, by the Go runtime's clock
+		start := time.Now()
+		for i := 0; i < 1_000_000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		burnt += time.Since(start)
+	}
+	after, err := p.cpuTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ticks are 10 ms, and wall time may exceed CPU time on a busy machine,
+	// so only a loose lower bound: some of the burn must show.
+	if after <= before {
+		t.Errorf("cpuTime did not grow: %v then %v (x=%d)", before, after, x)
 	}
 }
