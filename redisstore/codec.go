@@ -117,16 +117,24 @@ func decode(tenantID, sid string, h map[string]string) (session.Session, bool) {
 		at, name, _ := strings.Cut(v, "|")
 		s.Apps = append(s.Apps, session.SSOApp{ID: id, Name: name, AccessedAt: fromMS(atoi(at))})
 	}
-	sort.Slice(s.Apps, func(i, j int) bool {
-		if !s.Apps[i].AccessedAt.Equal(s.Apps[j].AccessedAt) {
-			return s.Apps[i].AccessedAt.After(s.Apps[j].AccessedAt)
-		}
-		return s.Apps[i].ID < s.Apps[j].ID
-	})
+	if len(s.Apps) > 1 { // sort.Slice allocates even for nothing to sort
+		sort.Slice(s.Apps, func(i, j int) bool {
+			if !s.Apps[i].AccessedAt.Equal(s.Apps[j].AccessedAt) {
+				return s.Apps[i].AccessedAt.After(s.Apps[j].AccessedAt)
+			}
+			return s.Apps[i].ID < s.Apps[j].ID
+		})
+	}
 	return s, true
 }
 
+// atoi reads a stored integer; an absent or malformed one is 0. An absent
+// field (most hashes have no last activity, absolute expiry or idle
+// timeout) returns early: ParseInt's error would allocate on the verify path.
 func atoi(s string) int64 {
+	if s == "" {
+		return 0
+	}
 	v, _ := strconv.ParseInt(s, 10, 64)
 	return v
 }

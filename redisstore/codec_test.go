@@ -80,3 +80,42 @@ func TestTouchLegacyHash(t *testing.T) {
 		t.Error("legacy ip field left after touch")
 	}
 }
+
+func TestAtoi(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{{"", 0}, {"0", 0}, {"1764153600000", 1764153600000}, {"-5", -5}, {"12x", 0}, {"99999999999999999999", 9223372036854775807}} {
+		if got := atoi(tc.in); got != tc.want {
+			t.Errorf("atoi(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestDecodeDoesNotAllocate: decoding the hash of a session without
+// applications (what verify reads) allocates nothing, whichever optional
+// numeric fields are absent. Allocation counts are exact, not timings.
+func TestDecodeDoesNotAllocate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    map[string]string
+	}{
+		{"fresh session", map[string]string{fUser: "u1", fCreated: "1764153600000", fExpires: "1764240000000"}},
+		{"idle timeout", map[string]string{fUser: "u1", fCreated: "1764153600000", fExpires: "1764240000000", fAbsExpires: "1764340000000", fIdle: "3600000", fLastActive: "1764153700000"}},
+		{"every text field", map[string]string{fUser: "u1", fEmail: "u1@example.com", fDisplayName: "Ada", fIP: "203.0.113.7", fUserAgent: "Mozilla/5.0", fDevice: "desktop", fLocation: "Berlin, DE", fCreated: "1764153600000", fExpires: "1764240000000"}},
+		{"one application", map[string]string{fUser: "u1", fCreated: "1764153600000", fExpires: "1764240000000", appPrefix + "app1": "1764153700000|Mail"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := decode("t1", "s1", tc.h); !ok {
+				t.Fatal("decode: not ok")
+			}
+			want := 0.0
+			if tc.name == "one application" {
+				want = 1 // the Apps slice
+			}
+			if got := testing.AllocsPerRun(100, func() { sinkSess, _ = decode("t1", "s1", tc.h) }); got != want {
+				t.Errorf("%v allocations per decode, want %v", got, want)
+			}
+		})
+	}
+}
