@@ -31,16 +31,17 @@ import (
 func main() {
 	n := flag.Int("n", 100000, "sessions in the tenant")
 	perUser := flag.Int("per-user", 5, "sessions per user")
+	userFormat := flag.String("user-format", "user-%06d", "user id format (make bench uses user-%07d)")
 	workers := flag.Int("workers", 32, "concurrent creators")
 	config := flag.String("config", "hash-max-listpack-value=256", "comma list of name=value set with CONFIG SET before seeding")
 	flag.Parse()
-	if err := run(*n, *perUser, *workers, *config); err != nil {
+	if err := run(*n, *perUser, *userFormat, *workers, *config); err != nil {
 		fmt.Fprintln(os.Stderr, "membreakdown:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, perUser, workers int, config string) error {
+func run(n, perUser int, userFormat string, workers int, config string) error {
 	srv, err := testredis.StartMain()
 	if err != nil {
 		return err
@@ -61,7 +62,7 @@ func run(n, perUser, workers int, config string) error {
 	if err != nil {
 		return err
 	}
-	if err := seed.Create(ctx, st, seed.Shape{Tenant: "tenant-big", Partner: "partner-1", PerUser: perUser, UserFormat: "user-%06d"}, n, workers, nil); err != nil {
+	if err := seed.Create(ctx, st, seed.Shape{Tenant: "tenant-big", Partner: "partner-1", PerUser: perUser, UserFormat: userFormat}, n, workers, nil); err != nil {
 		return err
 	}
 	after, err := seed.UsedMemory(ctx, rdb)
