@@ -162,15 +162,11 @@ type httpServer struct {
 const benchSecret = "bench-secret-bench-secret-bench-secret"
 
 func startSessiond(ctx context.Context, bin, redisURL, logPath string) (*httpServer, error) {
-	port, err := freePort()
+	addrs, err := freeAddrs(2) // the API and the pprof listener
 	if err != nil {
-		return nil, fmt.Errorf("sessiond: free port: %w", err)
+		return nil, fmt.Errorf("sessiond: free ports: %w", err)
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	paddr, err := freeAddr()
-	if err != nil {
-		return nil, fmt.Errorf("sessiond: free port: %w", err)
-	}
+	addr, paddr := addrs[0], addrs[1]
 	p, err := startProc("sessiond", logPath, []string{
 		"SESSIOND_JWT_HS256_SECRET=" + benchSecret,
 		"SESSIOND_REDIS_URL=" + redisURL,
@@ -190,15 +186,11 @@ func startSessiond(ctx context.Context, bin, redisURL, logPath string) (*httpSer
 }
 
 func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*httpServer, error) {
-	port, err := freePort()
+	addrs, err := freeAddrs(2) // the API and the pprof listener
 	if err != nil {
-		return nil, fmt.Errorf("ceiling: free port: %w", err)
+		return nil, fmt.Errorf("ceiling: free ports: %w", err)
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	paddr, err := freeAddr()
-	if err != nil {
-		return nil, fmt.Errorf("ceiling: free port: %w", err)
-	}
+	addr, paddr := addrs[0], addrs[1]
 	p, err := startProc("ceiling", logPath, nil, bin, "-addr", addr, "-redis", redisURL, "-key", key, "-pprof", paddr)
 	if err != nil {
 		return nil, err
@@ -211,13 +203,19 @@ func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*htt
 	return s, nil
 }
 
-// freeAddr is a free loopback host:port.
-func freeAddr() (string, error) {
-	port, err := freePort()
-	if err != nil {
-		return "", err
+// freeAddrs returns n distinct free loopback host:port addresses (all are
+// held open until each is known, so no two are the same).
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+	return addrs, nil
 }
 
 // cpuTime is the CPU time (user + system) the process has used so far, from
