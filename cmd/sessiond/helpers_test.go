@@ -203,3 +203,15 @@ func field(tb testing.TB, v any, path ...string) any {
 	}
 	return v
 }
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,10 +25,6 @@ func startPprof(addr string) (string, func(), error) {
 	}
 	// No write timeout: a CPU profile or trace streams for its ?seconds=.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = ln.Close()
-		}
-	}()
+	go func() { _ = srv.Serve(ln) }() // Serve closes ln when it returns
 	return ln.Addr().String(), func() { _ = srv.Close() }, nil
 }

@@ -1,27 +1,11 @@
 package main
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/sessiond/sessiond/pkg/config"
 )
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
 
 // TestServePprof: SESSIOND_PPROF_ADDR serves the profiles on its own
 // listener only, never on the API's, and the listener ends with the server.
@@ -56,22 +40,4 @@ func TestServePprof(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 	waitClosed(t, cfg.PprofAddr)
-}
-
-// TestServePprofListenError: a pprof address in use fails the start, naming
-// the variable, and leaves the API port free.
-func TestServePprofListenError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cfg := quietConfig()
-	cfg.Addr = freeAddr(t)
-	cfg.PprofAddr = ln.Addr().String()
-	err = serve(context.Background(), cfg, &syncBuffer{}, nil)
-	if err == nil || !strings.Contains(err.Error(), config.EnvPprofAddr) {
-		t.Fatalf("got error %v, want one naming %s", err, config.EnvPprofAddr)
-	}
-	waitClosed(t, cfg.Addr)
 }

@@ -180,17 +180,37 @@ func TestServeGracefulShutdown(t *testing.T) {
 
 // TestServeListenError checks that an address in use is reported against
 // SESSIOND_ADDR.
+// TestServeListenError: an address in use (the API's or SESSIOND_PPROF_ADDR's)
+// fails the start with an error naming the variable, and leaves the other
+// listener closed.
 func TestServeListenError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cfg := quietConfig()
-	cfg.Addr = ln.Addr().String()
-	err = serve(context.Background(), cfg, &syncBuffer{}, nil)
-	if err == nil || !strings.Contains(err.Error(), config.EnvAddr) {
-		t.Fatalf("got error %v, want one naming %s", err, config.EnvAddr)
+	for _, tc := range []struct {
+		name    string
+		wantVar string
+		occupy  func(cfg *config.Config, busy string) (other string)
+	}{
+		{"API address", config.EnvAddr, func(cfg *config.Config, busy string) string { cfg.Addr = busy; return "" }},
+		{"pprof address", config.EnvPprofAddr, func(cfg *config.Config, busy string) string {
+			cfg.Addr, cfg.PprofAddr = freeAddr(t), busy
+			return cfg.Addr
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			cfg := quietConfig()
+			other := tc.occupy(&cfg, ln.Addr().String())
+			err = serve(context.Background(), cfg, &syncBuffer{}, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
+				t.Fatalf("got error %v, want one naming %s", err, tc.wantVar)
+			}
+			if other != "" {
+				waitClosed(t, other)
+			}
+		})
 	}
 }
 
