@@ -79,6 +79,8 @@ func fail(c *gin.Context, err error) {
 		detail(c, http.StatusConflict, "Tenant belongs to another partner")
 	case errors.Is(err, errTooLarge):
 		detail(c, http.StatusRequestEntityTooLarge, "Request body too large")
+	case errors.Is(err, session.ErrStoreFull):
+		storeFull(c, err)
 	case errors.Is(err, session.ErrUnavailable):
 		logError(c, err)
 		detail(c, http.StatusServiceUnavailable, "Session store unavailable")

@@ -51,6 +51,7 @@ type reqState struct {
 	id     string
 	tenant string
 	log    *zap.Logger
+	full   *fullAlarm
 	keys   map[any]any
 }
 
@@ -68,6 +69,7 @@ func state(c *gin.Context) *reqState {
 // metrics (route template, method, status, latency, requests in flight) and
 // writes one access log line. One middleware, so one clock read at each end.
 func requestContext(log *zap.Logger, m *metrics.Metrics) gin.HandlerFunc {
+	full := &fullAlarm{m: m, log: log}
 	return func(c *gin.Context) {
 		start := time.Now()
 		m.InFlight(1)
@@ -81,6 +83,7 @@ func requestContext(log *zap.Logger, m *metrics.Metrics) gin.HandlerFunc {
 			st.id = uuid.NewString()
 		}
 		st.log = log
+		st.full = full
 		st.keys[keyState] = st
 		c.Keys = st.keys
 		// The key is canonical already: assigning skips Set's canonicalisation.

@@ -21,12 +21,12 @@ var (
 	appendEventsScript = redis.NewScript(appendEventsSrc)
 )
 
-// eventsKey is the revocation stream, trimmed to about Options.EventRetention
-// entries (XTRIM MAXLEN ~ after each batch). Events are delivered at least once: a batch whose
-// reply was lost, or whose request died, is relayed by the sweep from its
-// revocation record (revocations.go), and a request that stalls past the
-// sweep's grace period can see its batch's events appended twice.
-const eventsKey = "ev:{revocations}"
+// The revocation stream (eventsKey) is trimmed to about
+// Options.EventRetention entries (XTRIM MAXLEN ~ with each batch). Events are
+// delivered at least once: a batch whose reply was lost, or whose request
+// died, is relayed by the sweep from its revocation record (revocations.go),
+// and a request that stalls past the sweep's grace period can see its
+// batch's events appended twice.
 
 // eventsCall is one append_events.lua call in a pipeline.
 type eventsCall struct {

@@ -10,6 +10,14 @@ import (
 // cross tenants use their own tags and are secondary: they are written after
 // the tenant step and reconciled from the tenant's outbox by the sweep.
 //
+// No id can produce another kind's key or hash tag: tenant and partner ids
+// are [A-Za-z0-9._-], session ids [A-Za-z0-9_-], user ids add @:|+ but always
+// follow "u:" in a tag, partner ids follow "p:", and the service's own keys
+// (the global view, the tenant list, its sweep lock, the events stream) are
+// tagged with '#', which no id contains. Before that they were tagged {g}
+// and {revocations}, the tags of a tenant "g" or "revocations": Upgrade
+// (upgrade.go) moves what an older version left there.
+//
 //	s:{T}:<sid>          hash   the session; expires at expires_at
 //	ix:{T}:all           zset   sid -> expires_at ms
 //	ix:{T}:u:<uid>       zset   sid -> expires_at ms
@@ -24,10 +32,13 @@ import (
 //	ut:{u:<uid>}         set    tenants the user has sessions in
 //	pt:{p:<P>}           set    tenants of the partner
 //	ix:{p:<P>}           zset   "sid!T" -> expires_at ms (partner view)
-//	ix:{g}               zset   "sid!T" -> expires_at ms (global view)
-//	tn:{g}               zset   T -> latest expires_at ms (tenants the sweep visits)
+//	ix:{#g}              zset   "sid!T" -> expires_at ms (global view)
+//	tn:{#g}              zset   T -> latest expires_at ms (tenants the sweep visits)
 //	lk:{T}:sweep         string sweep lock of the tenant (expires after the lock period)
-//	lk:{g}:sweep         string sweep lock of the global view
+//	lk:{#g}:sweep        string sweep lock of the global view
+//	lk:{#g}:upgrade      string lock of Upgrade
+//	ev:{#revocations}    stream revocation events (events.go)
+//	rv:{T}               hash   revocation records of the tenant (revocations.go)
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
@@ -41,6 +52,7 @@ func (k keys) outbox() string            { return "ob:" + k.tag }
 func (k keys) partner() string           { return "tp:" + k.tag }
 func (k keys) adoption() string          { return "ad:" + k.tag }
 func (k keys) sweepLock() string         { return "lk:" + k.tag + ":sweep" }
+func (k keys) records() string           { return "rv:" + k.tag }
 func (k keys) created(t time.Time) string {
 	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")
 }
@@ -58,9 +70,11 @@ func partnerViewKey(pid string) string    { return "ix:{p:" + pid + "}" }
 func viewMember(tenantID, sid string) string { return sid + "!" + tenantID }
 
 const (
-	globalViewKey      = "ix:{g}"
-	globalSweepLockKey = "lk:{g}:sweep"
-	tenantsKey         = "tn:{g}"
+	globalViewKey      = "ix:{#g}"
+	globalSweepLockKey = "lk:{#g}:sweep"
+	upgradeLockKey     = "lk:{#g}:upgrade"
+	tenantsKey         = "tn:{#g}"
+	eventsKey          = "ev:{#revocations}"
 	// counterTTL keeps an hourly counter long enough to cover the last 24 hours.
 	counterTTL = 25 * time.Hour
 )

@@ -28,15 +28,15 @@ import (
 // "<header>\x1f<partner>\x1f<sid1>\x1f<uid1>\x1f<sid2>\x1f<uid2>...", header
 // being the JSON of recordHeader (tenant, reason, actor, time) and partner
 // the tenant's when the script ran. The events
-// stream ev:{revocations}, the id pointers and the views live in other slots,
+// stream (eventsKey), the id pointers and the views live in other slots,
 // so the request that revoked the batch then appends the events, drops the
 // pointers and view members in a pipeline, and deletes the record only once
 // all of that succeeded. A record still there relayGrace after its time means
 // that step never happened (the process died, Redis's reply to the script was
 // lost, a pipeline failed): the tenant sweep relays it the same way. Before
-// the script runs, the tenant's score in tn:{g} is raised to at least
+// the script runs, the tenant's score in tn:{#g} is raised to at least
 // visitHorizon from now, so that the sweep visits it even when its last
-// session expires meanwhile (a tenant that is not in tn:{g} has no live
+// session expires meanwhile (a tenant that is not in tn:{#g} has no live
 // session, hence nothing to revoke, and is left out).
 //
 // Delivery is at least once: a request that stalls for more than relayGrace
@@ -59,8 +59,6 @@ const (
 	// recordSep separates the fields of a record; no id contains it.
 	recordSep = "\x1f"
 )
-
-func (k keys) records() string { return "rv:" + k.tag }
 
 // visitHorizon is how long after a revocation the sweep keeps visiting its
 // tenant at least: past relayGrace, for several sweep periods (the lock

@@ -313,13 +313,11 @@ func parseRevokeReply(id string, reply []any) (b *revokedBatch, examined, kept i
 // visit the tenant to relay a record left behind. Only a listed tenant can
 // have live sessions (Create lists it first), so an unlisted one is left out,
 // and most revocations change nothing here: a tenant's score is the latest
-// absolute expiry of its sessions.
+// absolute expiry of its sessions. Like every step of a revocation, it runs
+// when Redis is full (visit.lua).
 func (s *Store) beginRevoke(ctx context.Context, tenantID string, now time.Time) error {
 	until := ms(now.Add(s.visitHorizon()))
-	pipe := s.rdb.Pipeline()
-	pipe.ZAddArgs(ctx, tenantsKey, redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{{Score: float64(until), Member: tenantID}}})
-	expireAtLeast(ctx, pipe, tenantsKey, until)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := visitScript.Run(ctx, s.rdb, []string{tenantsKey}, tenantID, until).Err(); err != nil {
 		return wrap("revoke: tenant", err)
 	}
 	return nil

@@ -36,6 +36,10 @@ var (
 	adoptDoneSrc string
 	//go:embed scripts/prune_users.lua
 	pruneUsersSrc string
+	//go:embed scripts/visit.lua
+	visitSrc string
+	//go:embed scripts/sweep_lock.lua
+	sweepLockSrc string
 
 	createScript     = redis.NewScript(createSrc)
 	touchScript      = redis.NewScript(touchSrc)
@@ -43,6 +47,8 @@ var (
 	repairScript     = redis.NewScript(repairSrc)
 	adoptDoneScript  = redis.NewScript(adoptDoneSrc)
 	pruneUsersScript = redis.NewScript(pruneUsersSrc)
+	visitScript      = redis.NewScript(visitSrc)
+	sweepLockScript  = redis.NewScript(sweepLockSrc)
 )
 
 // Options tune a Store. Zero values take the defaults.
@@ -404,8 +410,9 @@ func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activi
 	return nil
 }
 
-// wrap turns redis.Nil into session.ErrNotFound, marks connectivity failures
-// with session.ErrUnavailable, and adds context to everything else.
+// wrap turns redis.Nil into session.ErrNotFound, marks a write refused for
+// lack of memory with session.ErrStoreFull and connectivity failures with
+// session.ErrUnavailable, and adds context to everything else.
 func wrap(op string, err error) error {
 	switch {
 	case err == nil:
@@ -414,6 +421,9 @@ func wrap(op string, err error) error {
 		return session.ErrNotFound
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("redisstore: %s: %w", op, err)
+	case redis.HasErrorPrefix(err, "OOM"):
+		// maxmemory reached with noeviction: only writes that add data fail.
+		return fmt.Errorf("redisstore: %s: %w: %w", op, session.ErrStoreFull, err)
 	case unavailable(err):
 		return fmt.Errorf("redisstore: %s: %w: %w", op, session.ErrUnavailable, err)
 	default:

@@ -21,6 +21,7 @@ type SweepResult struct {
 	Skipped    int   // tenants another instance swept within the lock period
 	Pruned     int64 // expired members removed from tenant indexes and views
 	Reconciled int   // outbox entries applied to the views
+	Upgraded   int   // members and events moved from legacy keys (Upgrade)
 }
 
 // Sweep prunes expired members from every tenant's indexes and from the
@@ -30,6 +31,14 @@ type SweepResult struct {
 // proportional to what expired or changed, not to the number of sessions.
 func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
+	var full error // a step that adds data failed for lack of memory
+	up, err := s.Upgrade(ctx)
+	res.Upgraded = up.Tenants + up.Views + up.Events
+	if errors.Is(err, session.ErrStoreFull) {
+		full = err
+	} else if err != nil {
+		return res, err
+	}
 	nowMS := ms(s.now())
 	if err := s.rdb.ZRemRangeByScore(ctx, tenantsKey, "-inf", itoa(nowMS)).Err(); err != nil {
 		return res, wrap("sweep: tenants", err)
@@ -51,7 +60,10 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 				continue
 			}
 			p, pruned, n, err := s.sweepTenant(ctx, id, int64(t.Score), nowMS)
-			if err != nil {
+			if errors.Is(err, session.ErrStoreFull) {
+				// What adds data waits for memory; what frees it went on.
+				full = err
+			} else if err != nil {
 				return res, err
 			}
 			res.Tenants++
@@ -83,24 +95,31 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 	for _, c := range cmds {
 		res.Pruned += c.Val()
 	}
-	return res, nil
+	return res, full
 }
 
 // sweepLock takes a sweep lock for the lock period: the instance that gets
 // it sweeps, the others skip, so N instances do not repeat each other's work.
 // The lock is not released: it expires, and whoever comes next sweeps again.
+// It is taken by a script that runs when Redis is full (sweep_lock.lua):
+// the sweep frees memory.
 func (s *Store) sweepLock(ctx context.Context, key string) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, key, "1", s.lockTTL).Result()
+	n, err := sweepLockScript.Run(ctx, s.rdb, []string{key}, s.lockTTL.Milliseconds()).Int64()
 	if err != nil {
 		return false, wrap("sweep: lock", err)
 	}
-	return ok, nil
+	return n == 1, nil
 }
 
 // sweepTenant prunes one tenant's indexes, finishes an adoption a crash left
 // behind and reconciles its outbox.
+//
+// When Redis is full (session.ErrStoreFull), the steps that free memory or
+// finish revocations still run; those that add data (the partner's tenant
+// set, the views' outbox) wait for the next sweep, and the error says so.
 func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowMS int64) (partner string, pruned int64, reconciled int, err error) {
 	k := tenantKeys(tenantID)
+	var full error
 	pipe := s.rdb.Pipeline()
 	pcmd := pipe.Get(ctx, k.partner())
 	acmd := pipe.Get(ctx, k.adoption())
@@ -136,17 +155,21 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 		pipe.SAdd(ctx, partnerTenantsKey(partner), tenantID)
 		expireAtLeast(ctx, pipe, partnerTenantsKey(partner), latestMS)
 		if _, err := pipe.Exec(ctx); err != nil {
-			return partner, pruned, 0, wrap("sweep: partner tenants", err)
+			full = wrap("sweep: partner tenants", err)
 		}
 	}
-	reconciled, err = s.reconcileOutbox(ctx, tenantID, partner, nowMS)
-	if err == nil {
-		// Revoked batches whose events a crash or a lost reply left unwritten.
-		var relayed int
-		relayed, err = s.relayRevocations(ctx, tenantID, nowMS)
-		reconciled += relayed
+	if full == nil || errors.Is(full, session.ErrStoreFull) {
+		var err error
+		reconciled, err = s.reconcileOutbox(ctx, tenantID, partner, nowMS)
+		full = errors.Join(full, err)
 	}
-	return partner, pruned, reconciled, err
+	if full != nil && !errors.Is(full, session.ErrStoreFull) {
+		return partner, pruned, reconciled, full
+	}
+	// Revoked batches whose events a crash or a lost reply left unwritten:
+	// relayed also when Redis is full, as the revocation itself would be.
+	relayed, err := s.relayRevocations(ctx, tenantID, nowMS)
+	return partner, pruned, reconciled + relayed, errors.Join(full, err)
 }
 
 // pruneUsers prunes the user indexes of the users whose sessions have all

@@ -116,8 +116,8 @@ func classOf(key string) string {
 		return "session hash s:"
 	case strings.HasPrefix(key, "sid:"):
 		return "id pointer sid:"
-	case strings.HasPrefix(key, "ix:{g}"):
-		return "global view ix:{g}"
+	case strings.HasPrefix(key, "ix:{#g}"):
+		return "global view ix:{#g}"
 	case strings.HasPrefix(key, "ix:{p:"):
 		return "partner view ix:{p:}"
 	case strings.HasSuffix(key, ":all"):

@@ -199,7 +199,7 @@ func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first boo
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	evBefore, err := rdb.XLen(ctx, "ev:{revocations}").Result()
+	evBefore, err := rdb.XLen(ctx, "ev:{#revocations}").Result()
 	if err != nil {
 		return 0, err
 	}
@@ -237,7 +237,7 @@ func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first boo
 	if left, err := rdb.ZCard(ctx, "ix:{"+tenant+"}:all").Result(); err != nil || left != 0 {
 		return 0, fmt.Errorf("rest: %d left in the index (%v)", left, err)
 	}
-	evAfter, err := rdb.XLen(ctx, "ev:{revocations}").Result()
+	evAfter, err := rdb.XLen(ctx, "ev:{#revocations}").Result()
 	if err != nil {
 		return 0, err
 	}

@@ -31,6 +31,7 @@ type Metrics struct {
 	eventLag    prometheus.Histogram
 	sweeps      *prometheus.CounterVec
 	pruned      prometheus.Counter
+	storeFull   prometheus.Counter
 	// The children of the per-request and per-command vectors, resolved
 	// once per label set: WithLabelValues hashes its labels and formats
 	// the status on every call.
@@ -108,13 +109,17 @@ func New(version string) *Metrics {
 	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: ns, Name: "sweep_pruned_total", Help: "Expired index members the sweeps removed.",
 	})
+	m.storeFull = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: ns, Name: "store_full_total",
+		Help: "Writes that add data refused because Redis is at maxmemory (answered 503).",
+	})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: ns, Name: "build_info", Help: "Build information; the value is always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.redisDur, m.redisErrors, m.revocations,
-		m.eventLag, m.sweeps, m.pruned, build,
+		m.eventLag, m.sweeps, m.pruned, m.storeFull, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -183,6 +188,14 @@ func (m *Metrics) Revoked(reason string, n int) {
 	if m != nil && n > 0 {
 		m.revocations.WithLabelValues(reason).Add(float64(n))
 	}
+}
+
+// StoreFull counts one write refused because Redis is out of memory.
+func (m *Metrics) StoreFull() {
+	if m == nil {
+		return
+	}
+	m.storeFull.Inc()
 }
 
 // EventDelivered records how long after its revocation an event reached a

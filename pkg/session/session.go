@@ -37,6 +37,11 @@ var (
 	ErrPartnerMismatch = errors.New("tenant belongs to another partner")
 	// ErrUnavailable is returned when the backing store cannot be reached.
 	ErrUnavailable = errors.New("session store unavailable")
+	// ErrStoreFull is returned by writes that add data (create, activity,
+	// policy) when the store refuses them for lack of memory (Redis at
+	// maxmemory with noeviction). Revocations never return it: they free
+	// memory and run under that condition too.
+	ErrStoreFull = errors.New("session store is full")
 )
 
 // Session is one login session of a user in a tenant. Empty optional strings
