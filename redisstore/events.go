@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"strconv"
 	"strings"
@@ -15,22 +14,16 @@ import (
 
 var _ session.EventLog = (*Store)(nil)
 
-var (
-	//go:embed scripts/append_events.lua
-	appendEventsSrc    string
-	appendEventsScript = redis.NewScript(appendEventsSrc)
-)
-
 // The revocation stream (eventsKey) is trimmed to about
 // Options.EventRetention entries (XTRIM MAXLEN ~ with each batch). Events are
 // delivered at least once: a batch whose reply was lost, or whose request
-// died, is relayed by the sweep from its revocation record (revocations.go),
+// died, is relayed by the sweep from its revocation record (revoke_records.go),
 // and a request that stalls past the sweep's grace period can see its
 // batch's events appended twice.
 
 // eventsCall is one append_events.lua call in a pipeline.
 type eventsCall struct {
-	args []any
+	call appendEventsCall
 	cmd  *redis.Cmd
 }
 
@@ -41,13 +34,16 @@ func (s *Store) queueEvents(ctx context.Context, pipe redis.Pipeliner, revoked [
 	if len(revoked) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 7+2*len(revoked))
-	args = append(args, s.retention, session.EventRevoked, revoked[0].TenantID, revoked[0].PartnerID,
-		at.UTC().Format(time.RFC3339Nano), reason, actor)
-	for _, r := range revoked {
-		args = append(args, r.ID, r.UserID)
+	call := appendEventsCall{
+		stream: eventsKey, retention: s.retention, typ: session.EventRevoked,
+		tenantID: revoked[0].TenantID, partnerID: revoked[0].PartnerID,
+		revokedAt: at.UTC().Format(time.RFC3339Nano), reason: reason, actor: actor,
+		sessionUser: make([]string, 0, 2*len(revoked)),
 	}
-	return &eventsCall{args: args, cmd: appendEventsScript.EvalSha(ctx, pipe, []string{eventsKey}, args...)}
+	for _, r := range revoked {
+		call.sessionUser = append(call.sessionUser, r.ID, r.UserID)
+	}
+	return &eventsCall{call: call, cmd: queue(ctx, pipe, call)}
 }
 
 // err is the call's outcome once its pipeline ran. A script the server did
@@ -57,7 +53,7 @@ func (c *eventsCall) err(ctx context.Context, rdb redis.UniversalClient) error {
 		return nil
 	}
 	if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
-		return appendEventsScript.Run(ctx, rdb, []string{eventsKey}, c.args...).Err()
+		return run(ctx, rdb, c.call).Err()
 	}
 	return c.cmd.Err()
 }

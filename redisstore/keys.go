@@ -38,7 +38,7 @@ import (
 //	lk:{#g}:sweep        string sweep lock of the global view
 //	lk:{#g}:upgrade      string lock of Upgrade
 //	ev:{#revocations}    stream revocation events (events.go)
-//	rv:{T}               hash   revocation records of the tenant (revocations.go)
+//	rv:{T}               hash   revocation records of the tenant (revoke_records.go)
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }

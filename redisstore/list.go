@@ -244,7 +244,9 @@ func (s *Store) repair(ctx context.Context, stale []ranked) error {
 			pipe.ZRem(ctx, m.ix.key, m.member)
 			continue
 		}
-		repairScript.Eval(ctx, pipe, []string{m.ix.key}, tenantKeys(m.ix.tenant).tag, m.member)
+		queueEval(ctx, pipe, repairCall{
+			index: m.ix.key, hashes: []string{tenantKeys(m.ix.tenant).session(m.member)}, ids: []string{m.member},
+		})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("list: repair", err)

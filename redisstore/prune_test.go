@@ -102,7 +102,8 @@ func TestPruneUsersKeepsReturningUser(t *testing.T) {
 	fresh.ExpiresAt = clock.Add(time.Hour)
 	mustCreate(t, st, fresh)
 	// The sweep read "u" as expired before the login: replay its script.
-	if err := pruneUsersScript.Run(ctx, rdb, []string{k.users(), k.user("u")}, ms(clock), "u").Err(); err != nil {
+	call := pruneUsersCall{users: k.users(), userIdx: []string{k.user("u")}, nowMS: ms(clock), userIDs: []string{"u"}}
+	if err := run(ctx, rdb, call).Err(); err != nil {
 		t.Fatal(err)
 	}
 	members, err := rdb.ZRange(ctx, k.user("u"), 0, -1).Result()

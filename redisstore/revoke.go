@@ -15,7 +15,7 @@ import (
 // Revoke removes the sessions r selects, tenant by tenant, in batches of at
 // most RevokeBatch sessions per script call, so that no call blocks Redis for
 // long and no batch costs a round trip per session. Each batch is atomic in
-// the tenant slot and writes a revocation record there (revocations.go); the
+// the tenant slot and writes a revocation record there (revoke_records.go); the
 // events, id pointers and cross-tenant views follow right after it, and the
 // sweep relays a record a crash or a lost reply left behind. Events are
 // therefore delivered at least once.
@@ -54,107 +54,17 @@ func (s *Store) Revoke(ctx context.Context, r session.Revocation) ([]session.Rev
 }
 
 // revokeInTenant revokes the sessions of one tenant that r selects, batch by
-// batch. Each round trip carries the previous batch's cleanup (events,
-// pointers, views: other slots), the deletion of the record before it, and
-// the next batch's script, so a revocation costs about one round trip per
-// batch. On a failure it finishes at once what the records say was revoked
-// and reports the failure; the sweep relays whatever it could not finish.
+// batch (tenantRevocation).
 func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r session.Revocation) ([]session.Revoked, error) {
 	now := s.now().Truncate(time.Millisecond)
 	if err := s.beginRevoke(ctx, tenantID, now); err != nil {
 		return nil, err
 	}
-	plan, err := newRevokePlan(tenantID, userID, r, now)
+	t, err := s.newTenantRevocation(tenantID, userID, r, now)
 	if err != nil {
 		return nil, err
 	}
-	k := plan.k
-	src := k.all()
-	if userID != "" {
-		src = k.user(userID)
-	}
-
-	var (
-		out      []session.Revoked
-		pend     *revokedBatch // revoked; its cleanup is not sent yet
-		done     string        // record whose cleanup succeeded; its deletion is not sent yet
-		offset   int64         // idx mode: rank of the next candidate
-		nextID   int           // ids mode: index of the next id
-		finished bool          // no script call left
-		stopErr  error         // a replica shortfall: the cleanup is finished, then it is reported
-	)
-	for {
-		var call *scriptCall
-		if !finished && stopErr == nil {
-			if len(r.IDs) > 0 {
-				ids := r.IDs[nextID:min(len(r.IDs), nextID+s.batch)]
-				nextID += len(ids)
-				finished = nextID >= len(r.IDs)
-				call = plan.ids(ids)
-			} else {
-				call = plan.call("idx", src, offset, s.batch)
-			}
-		}
-		if call == nil && pend == nil && done == "" {
-			return out, stopErr
-		}
-		res := s.revokeStep(ctx, k, pend, done, call)
-		prev, deleted := pend, done
-		pend, done = nil, ""
-		var b *revokedBatch
-		runErr := res.runErr
-		if res.reply != nil {
-			var examined, kept int64
-			b, examined, kept, err = parseRevokeReply(call.id, res.reply)
-			if err != nil {
-				runErr = err
-			}
-			if b != nil {
-				out = append(out, b.revoked...)
-			}
-			offset += kept
-			if len(r.IDs) == 0 && examined < int64(s.batch) {
-				finished = true
-			}
-		}
-		if res.cleanErr != nil || runErr != nil {
-			// Finish now what may be recorded, so that the events are not
-			// left to the sweep (also when the caller went away); then
-			// report the failure.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
-			defer cancel()
-			var ids []string
-			if res.cleanErr != nil {
-				if prev != nil {
-					ids = append(ids, prev.id)
-				}
-				if deleted != "" {
-					// Its events are written: only the deletion may be missing.
-					_ = s.rdb.HDel(rctx, k.records(), deleted).Err()
-				}
-			}
-			if call != nil && (b != nil || res.reply == nil) {
-				ids = append(ids, call.id)
-			}
-			relayed, _ := s.relayRecords(rctx, k, ids...)
-			for _, rb := range relayed {
-				if res.reply == nil && rb.id == call.id {
-					out = append(out, rb.revoked...)
-				}
-			}
-			return out, errors.Join(res.cleanErr, runErr)
-		}
-		if prev != nil {
-			done = prev.id
-		}
-		pend = b
-		if res.durErr != nil {
-			// The batch is revoked on the primary even when too few replicas
-			// acknowledged it: its cleanup still follows, then the shortfall
-			// is reported.
-			stopErr = res.durErr
-		}
-	}
+	return t.run(ctx)
 }
 
 // recoverTimeout bounds what a failed revocation spends finishing its
@@ -162,56 +72,207 @@ func (s *Store) revokeInTenant(ctx context.Context, tenantID, userID string, r s
 // client's read timeout).
 const recoverTimeout = 2 * time.Second
 
-// scriptCall is one revoke_batch.lua call; id names the record it may write.
-type scriptCall struct {
-	id   string
-	keys []string
-	args []any
+// tenantRevocation is one tenant's revocation. Each round trip carries the
+// previous batch's cleanup (events, pointers, views: other slots), the
+// deletion of the record before it, and the next batch's script, so a
+// revocation costs about one round trip per batch, plus the reads that name
+// the next batch's keys. On a failure it finishes at once what the records
+// say was revoked and reports the failure; the sweep relays whatever it
+// could not finish.
+type tenantRevocation struct {
+	s      *Store
+	k      keys
+	userID string   // "" = every user of the tenant
+	ids    []string // the ids to revoke; none = every session the filter selects
+	shared revokeBatchCall
+	rids   *recordIDs
+
+	out      []session.Revoked
+	pend     *revokedBatch // revoked; its cleanup is not sent yet
+	done     string        // record whose cleanup succeeded; its deletion is not sent yet
+	offset   int64         // rank of the next candidate in the source index
+	nextID   int           // index of the next id in ids
+	finished bool          // no script call left
+	stopErr  error         // a replica shortfall: the cleanup is finished, then it is reported
 }
 
-// revokePlan holds what the script calls of one tenant's revocation share.
-type revokePlan struct {
-	k    keys
-	keys []string
-	base []any // ARGV 1-5
-	tail []any // ARGV 7-8
-	rids *recordIDs
-}
-
-func newRevokePlan(tenantID, userID string, r session.Revocation, now time.Time) (*revokePlan, error) {
+func (s *Store) newTenantRevocation(tenantID, userID string, r session.Revocation, now time.Time) (*tenantRevocation, error) {
 	k := tenantKeys(tenantID)
 	hdr, err := json.Marshal(recordHeader{Tenant: tenantID, Reason: r.Reason, Actor: r.Actor, At: ms(now)})
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: revoke: record header: %w", err)
 	}
-	return &revokePlan{
-		k:    k,
-		keys: []string{k.all(), k.users(), k.revoked(now), k.records(), k.partner()},
-		base: []any{k.tag, ms(now), int(counterTTL.Seconds()), userID, r.ExceptID},
-		tail: []any{string(hdr), ms(now.Add(relayHorizon))},
-		rids: newRecordIDs(now),
-	}, nil
-}
-
-// call is the next script call, with its own record id; mode is ARGV 9...
-func (p *revokePlan) call(mode ...any) *scriptCall {
-	id := p.rids.next()
-	args := make([]any, 0, len(p.base)+1+len(p.tail)+len(mode))
-	args = append(append(append(append(args, p.base...), id), p.tail...), mode...)
-	return &scriptCall{id: id, keys: p.keys, args: args}
-}
-
-// ids is the call revoking the given session ids.
-func (p *revokePlan) ids(ids []string) *scriptCall {
-	mode := make([]any, 0, len(ids)+1)
-	mode = append(mode, "ids")
-	for _, sid := range ids {
-		mode = append(mode, sid)
+	shared := revokeBatchCall{
+		all: k.all(), users: k.users(), revokedCounter: k.revoked(now), records: k.records(), partner: k.partner(),
+		source: k.all(), nowMS: ms(now), counterTTLSeconds: int(counterTTL.Seconds()), requiredUser: userID,
+		exceptID: r.ExceptID, recordHeader: string(hdr), recordsExpireMS: ms(now.Add(relayHorizon)), sourceRank: -1,
 	}
-	return p.call(mode...)
+	if userID != "" {
+		shared.source = k.user(userID)
+	}
+	for _, d := range session.DeviceTypes {
+		shared.deviceTypes = append(shared.deviceTypes, d)
+		shared.devIdx = append(shared.devIdx, k.device(d))
+	}
+	return &tenantRevocation{s: s, k: k, userID: userID, ids: r.IDs, shared: shared, rids: newRecordIDs(now)}, nil
 }
 
-// stepResult is what one round trip of revokeInTenant brought back.
+// run sends batch after batch until nothing is left to revoke or clean up.
+func (t *tenantRevocation) run(ctx context.Context) ([]session.Revoked, error) {
+	for {
+		call, err := t.nextBatch(ctx)
+		if err != nil {
+			// Nothing of this round trip was sent: finish the earlier batches.
+			t.recover(ctx, t.pend, t.done, nil, false)
+			return t.out, err
+		}
+		if call == nil && t.pend == nil && t.done == "" {
+			return t.out, t.stopErr
+		}
+		res := t.s.revokeStep(ctx, t.k, t.pend, t.done, call)
+		if err := t.absorb(ctx, call, res); err != nil {
+			return t.out, err
+		}
+	}
+}
+
+// nextBatch picks the next batch's candidates and names every key its
+// script may touch; nil when no script call is left.
+func (t *tenantRevocation) nextBatch(ctx context.Context) (*revokeBatchCall, error) {
+	if t.finished || t.stopErr != nil {
+		return nil, nil
+	}
+	call := t.shared
+	batch := t.s.batch
+	if len(t.ids) > 0 {
+		call.ids = t.ids[t.nextID:min(len(t.ids), t.nextID+batch)]
+		t.nextID += len(call.ids)
+		t.finished = t.nextID >= len(t.ids)
+	} else {
+		ids, err := t.s.rdb.ZRange(ctx, call.source, t.offset, t.offset+int64(batch)-1).Result()
+		if err != nil {
+			return nil, wrap("revoke: candidates", err)
+		}
+		t.finished = len(ids) < batch
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		call.ids, call.sourceRank = ids, t.offset
+	}
+	call.hashes = make([]string, len(call.ids))
+	for i, id := range call.ids {
+		call.hashes[i] = t.k.session(id)
+	}
+	users, err := t.users(ctx, call.hashes)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		call.userIDs = append(call.userIDs, u)
+		call.userIdx = append(call.userIdx, t.k.user(u))
+	}
+	call.recordID = t.rids.next()
+	return &call, nil
+}
+
+// users are the distinct users of the given session hashes: the user
+// indexes the batch may change. A user revocation changes its own only.
+func (t *tenantRevocation) users(ctx context.Context, hashes []string) ([]string, error) {
+	if t.userID != "" {
+		return []string{t.userID}, nil
+	}
+	uids, err := run(ctx, t.s.rdb, sessionUsersCall{hashes: hashes}).StringSlice()
+	if err != nil {
+		return nil, wrap("revoke: users", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, u := range uids {
+		if u != "" && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// absorb takes a round trip's outcome: the revoked batch joins the output
+// and waits for its cleanup, which the next round trip sends. On a failure
+// it finishes what is recorded and returns the failure.
+func (t *tenantRevocation) absorb(ctx context.Context, call *revokeBatchCall, res stepResult) error {
+	prev, deleted := t.pend, t.done
+	t.pend, t.done = nil, ""
+	var b *revokedBatch
+	runErr := res.runErr
+	if res.reply != nil {
+		var kept int64
+		var err error
+		b, _, kept, err = parseRevokeReply(call.recordID, res.reply)
+		if err != nil {
+			runErr = err
+		}
+		if b != nil {
+			t.out = append(t.out, b.revoked...)
+		}
+		t.offset += kept
+	}
+	if res.cleanErr != nil || runErr != nil {
+		var rec *revokeBatchCall
+		if call != nil && (b != nil || res.reply == nil) {
+			rec = call // it may have written its record
+		}
+		if res.cleanErr == nil {
+			// prev's cleanup succeeded: only its record's deletion is left.
+			deleted = ""
+			if prev != nil {
+				deleted = prev.id
+			}
+			prev = nil
+		}
+		t.recover(ctx, prev, deleted, rec, res.reply == nil)
+		return errors.Join(res.cleanErr, runErr)
+	}
+	if prev != nil {
+		t.done = prev.id
+	}
+	t.pend = b
+	if res.durErr != nil {
+		// The batch is revoked on the primary even when too few replicas
+		// acknowledged it: its cleanup still follows, then the shortfall
+		// is reported.
+		t.stopErr = res.durErr
+	}
+	return nil
+}
+
+// recover finishes, with a context the caller's cancellation does not end
+// (bounded), what a failed round trip may have left recorded: the cleanup
+// of batch prev, the deletion of record deleted (whose events are written),
+// and the records call may have written. When call's reply was lost, the
+// sessions its record holds join the output.
+// What it cannot finish, the sweep relays.
+func (t *tenantRevocation) recover(ctx context.Context, prev *revokedBatch, deleted string, call *revokeBatchCall, replyLost bool) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+	defer cancel()
+	var ids []string
+	if prev != nil {
+		ids = append(ids, prev.id)
+	}
+	if deleted != "" {
+		_ = t.s.rdb.HDel(rctx, t.k.records(), deleted).Err()
+	}
+	if call != nil {
+		ids = append(ids, call.recordID)
+	}
+	relayed, _ := t.s.relayRecords(rctx, t.k, ids...)
+	for _, rb := range relayed {
+		if replyLost && call != nil && rb.id == call.recordID {
+			t.out = append(t.out, rb.revoked...)
+		}
+	}
+}
+
+// stepResult is what one round trip of a tenantRevocation brought back.
 type stepResult struct {
 	reply    []any // the script's reply; nil when it did not answer
 	cleanErr error // the previous batch's cleanup, or a record's deletion, failed
@@ -224,7 +285,7 @@ type stepResult struct {
 // With WAIT on Cluster the script goes apart (runDurable), on its slot's
 // master. When replicas are configured and the script shares the pipeline's
 // connection, WAIT follows it and covers the cleanup too.
-func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done string, call *scriptCall) stepResult {
+func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done string, call *revokeBatchCall) stepResult {
 	var res stepResult
 	_, cluster := s.rdb.(*redis.ClusterClient)
 	apart := call != nil && s.wait > 0 && cluster
@@ -236,9 +297,9 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 	if done != "" {
 		cleanup.cmds = append(cleanup.cmds, pipe.HDel(ctx, k.records(), done))
 	}
-	var run, acks *redis.Cmd
+	var script, acks *redis.Cmd
 	if call != nil && !apart {
-		run = revokeBatchScript.EvalSha(ctx, pipe, call.keys, call.args...)
+		script = queue(ctx, pipe, *call)
 		if s.wait > 0 {
 			acks = pipe.Do(ctx, "WAIT", s.wait, s.waitT.Milliseconds())
 		}
@@ -254,7 +315,7 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 		return res
 	case apart && res.cleanErr != nil:
 		return res
-	case apart, redis.HasErrorPrefix(run.Err(), "NOSCRIPT"):
+	case apart, redis.HasErrorPrefix(script.Err(), "NOSCRIPT"):
 		if !apart {
 			// The script did not run: load it, then run it (with its WAIT).
 			if err := revokeBatchScript.Load(ctx, s.rdb).Err(); err != nil {
@@ -262,7 +323,7 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 				return res
 			}
 		}
-		reply, err := s.runDurable(ctx, revokeBatchScript, call.keys, call.args...)
+		reply, err := s.runDurable(ctx, *call)
 		res.reply = reply
 		if reply == nil {
 			res.runErr = wrap("revoke", err)
@@ -271,7 +332,7 @@ func (s *Store) revokeStep(ctx context.Context, k keys, pend *revokedBatch, done
 		}
 		return res
 	}
-	reply, err := run.Slice()
+	reply, err := script.Slice()
 	if err != nil {
 		res.runErr = wrap("revoke", err)
 		return res
@@ -317,7 +378,7 @@ func parseRevokeReply(id string, reply []any) (b *revokedBatch, examined, kept i
 // when Redis is full (visit.lua).
 func (s *Store) beginRevoke(ctx context.Context, tenantID string, now time.Time) error {
 	until := ms(now.Add(s.visitHorizon()))
-	if err := visitScript.Run(ctx, s.rdb, []string{tenantsKey}, tenantID, until).Err(); err != nil {
+	if err := run(ctx, s.rdb, visitCall{tenants: tenantsKey, tenantID: tenantID, untilMS: until}).Err(); err != nil {
 		return wrap("revoke: tenant", err)
 	}
 	return nil
@@ -328,10 +389,11 @@ func (s *Store) beginRevoke(ctx context.Context, tenantID string, now time.Time)
 // a failover. On Cluster the connection is the master of the keys' slot. On a
 // replica shortfall it returns the script's reply and an error wrapping
 // session.ErrUnavailable.
-func (s *Store) runDurable(ctx context.Context, sc *redis.Script, keys []string, args ...any) ([]any, error) {
+func (s *Store) runDurable(ctx context.Context, call luaCall) ([]any, error) {
 	if s.wait <= 0 {
-		return sc.Run(ctx, s.rdb, keys, args...).Slice()
+		return run(ctx, s.rdb, call).Slice()
 	}
+	sc, keys := call.script(), call.keys()
 	var c redis.Cmdable = s.rdb
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		node, err := cc.MasterForKey(ctx, keys[0])
@@ -342,7 +404,7 @@ func (s *Store) runDurable(ctx context.Context, sc *redis.Script, keys []string,
 	}
 	for attempt := 0; ; attempt++ {
 		pipe := c.Pipeline()
-		res := sc.EvalSha(ctx, pipe, keys, args...)
+		res := queue(ctx, pipe, call)
 		acks := pipe.Do(ctx, "WAIT", s.wait, s.waitT.Milliseconds())
 		_, _ = pipe.Exec(ctx)
 		if redis.HasErrorPrefix(res.Err(), "NOSCRIPT") && attempt == 0 {

@@ -6,7 +6,6 @@ package redisstore
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -22,34 +21,6 @@ import (
 )
 
 var _ session.Store = (*Store)(nil)
-
-var (
-	//go:embed scripts/create.lua
-	createSrc string
-	//go:embed scripts/touch.lua
-	touchSrc string
-	//go:embed scripts/outbox_done.lua
-	outboxDoneSrc string
-	//go:embed scripts/repair.lua
-	repairSrc string
-	//go:embed scripts/adopt_done.lua
-	adoptDoneSrc string
-	//go:embed scripts/prune_users.lua
-	pruneUsersSrc string
-	//go:embed scripts/visit.lua
-	visitSrc string
-	//go:embed scripts/sweep_lock.lua
-	sweepLockSrc string
-
-	createScript     = redis.NewScript(createSrc)
-	touchScript      = redis.NewScript(touchSrc)
-	outboxDoneScript = redis.NewScript(outboxDoneSrc)
-	repairScript     = redis.NewScript(repairSrc)
-	adoptDoneScript  = redis.NewScript(adoptDoneSrc)
-	pruneUsersScript = redis.NewScript(pruneUsersSrc)
-	visitScript      = redis.NewScript(visitSrc)
-	sweepLockScript  = redis.NewScript(sweepLockSrc)
-)
 
 // Options tune a Store. Zero values take the defaults.
 type Options struct {
@@ -153,12 +124,12 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		return wrap("create: membership", err)
 	}
 
-	args := []any{sess.ID, sess.UserID, exp, abs, ms(now), sess.PartnerID, int(counterTTL.Seconds())}
-	args = append(args, encodeFields(sess)...)
-	res, err := createScript.Run(ctx, s.rdb, []string{
-		k.session(sess.ID), k.all(), k.user(sess.UserID), k.device(sess.DeviceType),
-		k.users(), k.partner(), k.created(now), k.outbox(), k.adoption(),
-	}, args...).Slice()
+	res, err := run(ctx, s.rdb, createCall{
+		hash: k.session(sess.ID), all: k.all(), user: k.user(sess.UserID), device: k.device(sess.DeviceType),
+		users: k.users(), partner: k.partner(), created: k.created(now), outbox: k.outbox(), adoption: k.adoption(),
+		id: sess.ID, userID: sess.UserID, expiresMS: exp, absoluteMS: abs, nowMS: ms(now),
+		partnerID: sess.PartnerID, counterTTLSeconds: int(counterTTL.Seconds()), fields: encodeFields(sess),
+	}).Slice()
 	if err != nil {
 		return wrap("create", err)
 	}
@@ -212,12 +183,7 @@ func (s *Store) addToViews(ctx context.Context, pipe redis.Pipeliner, tenantID, 
 // cutoffMS: the views now reflect them. A later change of the same session
 // keeps its entry.
 func outboxDone(ctx context.Context, pipe redis.Pipeliner, k keys, cutoffMS int64, sids ...string) {
-	args := make([]any, 0, len(sids)+1)
-	args = append(args, cutoffMS)
-	for _, sid := range sids {
-		args = append(args, sid)
-	}
-	outboxDoneScript.Eval(ctx, pipe, []string{k.outbox()}, args...)
+	queueEval(ctx, pipe, outboxDoneCall{outbox: k.outbox(), cutoffMS: cutoffMS, ids: sids})
 }
 
 // adopt adds a tenant's live sessions to its partner's view after a create
@@ -255,7 +221,7 @@ func (s *Store) adopt(ctx context.Context, tenantID, partnerID string) (int, err
 			break
 		}
 	}
-	if err := adoptDoneScript.Run(ctx, s.rdb, []string{k.adoption()}, partnerID).Err(); err != nil {
+	if err := run(ctx, s.rdb, adoptDoneCall{marker: k.adoption(), partnerID: partnerID}).Err(); err != nil {
 		return n, wrap("adopt: done", err)
 	}
 	return n, nil
@@ -378,16 +344,41 @@ func (s *Store) TenantPartner(ctx context.Context, tenantID string) (string, err
 }
 
 // Touch records activity; with an idle timeout it also moves the expiry.
+// It reads the session's user and device type first: touch.lua declares
+// the indexes it may move, and they are named after them.
 func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activity) error {
 	k := tenantKeys(tenantID)
 	at := a.At
 	if at.IsZero() {
 		at = s.now()
 	}
-	res, err := touchScript.Run(ctx, s.rdb, []string{k.session(id), k.all(), k.users(), k.outbox(), k.partner()},
-		k.tag, id, ms(at), a.IPAddress, a.AppID, a.AppName, session.MaxApps).Slice()
-	if err != nil {
-		return wrap("touch", err)
+	var res []any
+	for attempt := 0; ; attempt++ {
+		f, err := s.rdb.HMGet(ctx, k.session(id), fUser, fDevice).Result()
+		if err != nil {
+			return wrap("touch: read", err)
+		}
+		uid, _ := f[0].(string)
+		dev, _ := f[1].(string)
+		if uid == "" {
+			return session.ErrNotFound
+		}
+		if dev == "" {
+			dev = session.DeviceUnknown
+		}
+		res, err = run(ctx, s.rdb, touchCall{
+			hash: k.session(id), all: k.all(), user: k.user(uid), device: k.device(dev), users: k.users(),
+			outbox: k.outbox(), partner: k.partner(),
+			id: id, userID: uid, deviceType: dev, nowMS: ms(at), ip: a.IPAddress, appID: a.AppID, appName: a.AppName,
+			maxApps: session.MaxApps,
+		}).Slice()
+		if err != nil {
+			return wrap("touch", err)
+		}
+		// -1: the id now names another user's session; read it again, once.
+		if code, _ := res[0].(int64); code != -1 || attempt > 0 {
+			break
+		}
 	}
 	if len(res) < 3 {
 		return session.ErrNotFound

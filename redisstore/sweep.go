@@ -104,7 +104,7 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 // It is taken by a script that runs when Redis is full (sweep_lock.lua):
 // the sweep frees memory.
 func (s *Store) sweepLock(ctx context.Context, key string) (bool, error) {
-	n, err := sweepLockScript.Run(ctx, s.rdb, []string{key}, s.lockTTL.Milliseconds()).Int64()
+	n, err := run(ctx, s.rdb, sweepLockCall{lock: key, periodMS: s.lockTTL.Milliseconds()}).Int64()
 	if err != nil {
 		return false, wrap("sweep: lock", err)
 	}
@@ -190,15 +190,11 @@ func (s *Store) pruneUsers(ctx context.Context, k keys, nowMS int64) (int64, err
 		if len(uids) == 0 {
 			return total, nil
 		}
-		keys := make([]string, 0, len(uids)+1)
-		args := make([]any, 0, len(uids)+1)
-		keys = append(keys, k.users())
-		args = append(args, nowMS)
+		call := pruneUsersCall{users: k.users(), nowMS: nowMS, userIDs: uids}
 		for _, u := range uids {
-			keys = append(keys, k.user(u))
-			args = append(args, u)
+			call.userIdx = append(call.userIdx, k.user(u))
 		}
-		n, err := pruneUsersScript.Run(ctx, s.rdb, keys, args...).Int64()
+		n, err := run(ctx, s.rdb, call).Int64()
 		total += n
 		if err != nil {
 			return total, wrap("sweep: prune users", err)

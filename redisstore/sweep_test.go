@@ -31,9 +31,12 @@ func TestRevokeIsBatched(t *testing.T) {
 	}
 	info, _ := rdb.Info(ctx, "commandstats").Result()
 	calls := cmdCalls(info, "evalsha") + cmdCalls(info, "eval")
-	// Per batch: the revoke script and the outbox clean-up.
-	if calls < 4 || calls > 10 {
-		t.Errorf("revoke of 100 sessions in batches of 25 ran %d scripts, want 4 to 10", calls)
+	// Per batch: the read of its sessions' users, the revoke script and the
+	// events; once: the tenant's visit. A script the server has not loaded
+	// yet counts twice (EVALSHA answered NOSCRIPT, then EVAL). A round trip
+	// per session would be 100 and more.
+	if calls < 4 || calls > 2*(3*4+1) {
+		t.Errorf("revoke of 100 sessions in batches of 25 ran %d scripts, want 4 to 26", calls)
 	}
 }
 

@@ -1,43 +1,44 @@
 -- revoke_batch.lua: revoke sessions of one tenant, atomically in its slot, in one
 -- bounded batch, and record what the batch's revocation events and
--- cross-tenant cleanup need (revocations.go), so that a lost reply or a crash
--- after this script loses no event.
+-- cross-tenant cleanup need (revoke_records.go), so that a lost reply or a
+-- crash after this script loses no event. Every key it touches is declared.
 -- KEYS: 1 ix all, 2 ix users, 3 revoked counter, 4 revocation records,
---       5 tenant partner
--- ARGV: 1 tenant tag "{T}", 2 now ms, 3 counter ttl s, 4 required user ("" = any),
---       5 except sid ("" = none), 6 record id, 7 record header,
---       8 records expire at (ms), 9 mode: "idx" or "ids",
---       idx: 10 source index key, 11 offset, 12 batch size
---       ids: 10.. session ids
--- Returns {examined, kept, record}: examined is how many candidates were
--- looked at, kept how many of them stay indexed (the caller moves its offset
--- past them), record is "" when nothing was revoked, else what was stored
--- under the record id: header US partner US sid1 US uid1 US sid2 US uid2 ...
+--       5 tenant partner, 6 source index (where the ids were read),
+--       then n session hashes (one per id, in order),
+--       then u user indexes (one per user id below),
+--       then d device indexes (one per device type below)
+-- ARGV: 1 now ms, 2 counter ttl s, 3 required user ("" = any),
+--       4 except sid ("" = none), 5 record id, 6 record header,
+--       7 records expire at (ms), 8 rank of the first id in the source index
+--       (-1 = the ids were not read from it), 9 n, 10 u, 11 d,
+--       then n session ids, u user ids, d device types
+-- Returns {examined, kept, record}: examined is how many ids were looked at,
+-- kept how many of them stay indexed (the caller moves its offset past
+-- them), record is "" when nothing was revoked, else what was stored under
+-- the record id: header US partner US sid1 US uid1 US sid2 US uid2 ...
 -- (US = \31; the partner is the tenant's, read here so that it is the one
 -- the revoked sessions had).
+-- A session whose user or device index was not declared (its id was reused
+-- by another user since the caller read it: a login racing this revocation)
+-- is kept, fully indexed.
 -- Work is per batch, not per session, where Redis allows: one variadic DEL
 -- of the hashes, one ZREM (or ZREMRANGEBYRANK) per index key.
-local tag = ARGV[1]
-local now = tonumber(ARGV[2])
-local user = ARGV[4]
-local except = ARGV[5]
-local mode = ARGV[9]
-local hprefix = 's:' .. tag .. ':'
-local uprefix = 'ix:' .. tag .. ':u:'
-local dprefix = 'ix:' .. tag .. ':d:'
+local now = tonumber(ARGV[1])
+local user = ARGV[3]
+local except = ARGV[4]
+local off = tonumber(ARGV[8])
+local n, nu, nd = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local src = KEYS[6]
 
-local ids
-local src = nil
-local off = 0
-if mode == 'idx' then
-  src = ARGV[10]
-  off = tonumber(ARGV[11])
-  ids = redis.call('ZRANGE', src, off, off + tonumber(ARGV[12]) - 1)
-else
-  ids = {}
-  for i = 10, #ARGV do
-    ids[#ids + 1] = ARGV[i]
-  end
+local ids, uidx, didx = {}, {}, {}
+for i = 1, n do
+  ids[i] = ARGV[11 + i]
+end
+for i = 1, nu do
+  uidx[ARGV[11 + n + i]] = KEYS[6 + n + i]
+end
+for i = 1, nd do
+  didx[ARGV[11 + n + nu + i]] = KEYS[6 + n + nu + i]
 end
 
 -- variadic runs cmd on key with the members of list, in chunks that Lua's
@@ -65,27 +66,28 @@ end
 local kept = 0
 local hashes = {}  -- hashes of the revoked sessions
 local gone = {}    -- members to drop from the tenant index: revoked and stale
-local byUser = {}  -- user -> members to drop from the user's index
-local byDev = {}   -- device type -> members to drop from its index
-local users = {}   -- users whose latest expiry is to be recomputed
-local rec = {ARGV[7], redis.call('GET', KEYS[5]) or ''}
-local seen = {}    -- the hashes go at the end: a repeated id counts once
-for _, sid in ipairs(ids) do
+local byUser = {}  -- user index key -> members to drop from it
+local byDev = {}   -- device index key -> members to drop from it
+local users = {}   -- user id -> its index key, to recompute its latest expiry
+local rec = {ARGV[6], redis.call('GET', KEYS[5]) or ''}
+local seen = {}    -- a repeated id counts once
+for i, sid in ipairs(ids) do
   if seen[sid] then
     -- already handled in this batch
   elseif sid == except then
     kept = kept + 1
   else
-    local h = hprefix .. sid
+    local h = KEYS[6 + i]
     local f = redis.call('HMGET', h, 'u', 'dt')
     local uid = f[1]
     if uid then
-      if user == '' or uid == user then
+      local ukey, dkey = uidx[uid], didx[f[2] or 'unknown']
+      if (user == '' or uid == user) and ukey and dkey then
         hashes[#hashes + 1] = h
         gone[#gone + 1] = sid
-        users[uid] = true
-        push(byUser, uid, sid)
-        push(byDev, f[2] or 'unknown', sid)
+        users[uid] = ukey
+        push(byUser, ukey, sid)
+        push(byDev, dkey, sid)
         rec[#rec + 1] = sid
         rec[#rec + 1] = uid
       else
@@ -94,41 +96,50 @@ for _, sid in ipairs(ids) do
     else
       -- The hash is gone (expired): drop the stale member where it was found.
       gone[#gone + 1] = sid
-      if user ~= '' then
-        push(byUser, user, sid)
+      if user ~= '' and uidx[user] then
+        push(byUser, uidx[user], sid)
       end
     end
   end
   seen[sid] = true
 end
 
--- The source index: when every examined member goes, by rank (the script is
--- atomic, so the ranks are those ZRANGE read).
-if src and #gone > 0 then
-  if kept == 0 then
+-- The source index: by rank when every examined member goes and the ids
+-- are still the members at those ranks (they were read before this script).
+if #gone > 0 then
+  local byRank = off >= 0 and kept == 0 and #gone == #ids
+  if byRank then
+    local current = redis.call('ZRANGE', src, off, off + #ids - 1)
+    for i = 1, #ids do
+      if current[i] ~= ids[i] then
+        byRank = false
+        break
+      end
+    end
+  end
+  if byRank then
     redis.call('ZREMRANGEBYRANK', src, off, off + #ids - 1)
   else
     variadic('ZREM', src, gone)
   end
+  if src ~= KEYS[1] then
+    variadic('ZREM', KEYS[1], gone)
+  end
 end
-if src ~= KEYS[1] and #gone > 0 then
-  variadic('ZREM', KEYS[1], gone)
-end
-for uid, members in pairs(byUser) do
-  local key = uprefix .. uid
+for key, members in pairs(byUser) do
   if key ~= src then
     variadic('ZREM', key, members)
   end
 end
-for dev, members in pairs(byDev) do
-  variadic('ZREM', dprefix .. dev, members)
+for key, members in pairs(byDev) do
+  variadic('ZREM', key, members)
 end
 variadic('DEL', nil, hashes)
 
 -- A user's score in ix users is the latest expiry among the user's sessions.
 local drop, keep = {}, {}
-for uid in pairs(users) do
-  local top = redis.call('ZRANGE', uprefix .. uid, -1, -1, 'WITHSCORES')
+for uid, key in pairs(users) do
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   if #top == 0 or tonumber(top[2]) <= now then
     drop[#drop + 1] = uid
   else
@@ -143,14 +154,14 @@ if #keep > 0 then
   end
 end
 
-local n = #hashes
-if n == 0 then
+local nrev = #hashes
+if nrev == 0 then
   return {#ids, kept, ''}
 end
-redis.call('INCRBY', KEYS[3], n)
-redis.call('EXPIRE', KEYS[3], ARGV[3])
+redis.call('INCRBY', KEYS[3], nrev)
+redis.call('EXPIRE', KEYS[3], ARGV[2])
 local record = table.concat(rec, '\31')
-redis.call('HSET', KEYS[4], ARGV[6], record)
-redis.call('PEXPIREAT', KEYS[4], ARGV[8], 'NX')
-redis.call('PEXPIREAT', KEYS[4], ARGV[8], 'GT')
+redis.call('HSET', KEYS[4], ARGV[5], record)
+redis.call('PEXPIREAT', KEYS[4], ARGV[7], 'NX')
+redis.call('PEXPIREAT', KEYS[4], ARGV[7], 'GT')
 return {#ids, kept, record}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -43,12 +42,6 @@ import (
 // between its script and its pipeline, or dies between the pipeline and the
 // record's deletion, makes the sweep append the batch's events again.
 // Followers must treat events as idempotent (a revoked session stays revoked).
-
-//go:embed scripts/revoke_batch.lua
-var revokeBatchSrc string
-
-// revokeBatchScript is the script Revoke runs.
-var revokeBatchScript = redis.NewScript(revokeBatchSrc)
 
 const (
 	// relayGrace leaves a record to the request that wrote it; the sweep

@@ -20,14 +20,17 @@ import (
 // how many sessions the scripts revoked.
 func revokeScriptOnly(tb testing.TB, st *Store, tenantID string, r session.Revocation) int {
 	tb.Helper()
-	plan := scriptOnlyPlan(tb, st, tenantID, r)
+	t := scriptOnlyRevocation(tb, st, tenantID, r)
 	n := 0
 	for {
-		got, examined := runScriptOnly(tb, st, plan.call("idx", plan.k.all(), 0, st.batch))
-		n += got
-		if examined < int64(st.batch) {
+		call, err := t.nextBatch(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if call == nil {
 			return n
 		}
+		n += runScriptOnly(tb, st, call)
 	}
 }
 
@@ -35,40 +38,44 @@ func revokeScriptOnly(tb testing.TB, st *Store, tenantID string, r session.Revoc
 // (one batch).
 func revokeIDsScriptOnly(tb testing.TB, st *Store, tenantID string, ids ...string) int {
 	tb.Helper()
-	got, _ := runScriptOnly(tb, st, scriptOnlyPlan(tb, st, tenantID, session.Revocation{}).ids(ids))
-	return got
+	t := scriptOnlyRevocation(tb, st, tenantID, session.Revocation{IDs: ids})
+	call, err := t.nextBatch(context.Background())
+	if err != nil || call == nil {
+		tb.Fatalf("first batch: %v, %v", call, err)
+	}
+	return runScriptOnly(tb, st, call)
 }
 
-// scriptOnlyPlan starts a revocation of tenantID as Revoke does.
-func scriptOnlyPlan(tb testing.TB, st *Store, tenantID string, r session.Revocation) *revokePlan {
+// scriptOnlyRevocation starts a revocation of tenantID as Revoke does.
+func scriptOnlyRevocation(tb testing.TB, st *Store, tenantID string, r session.Revocation) *tenantRevocation {
 	tb.Helper()
 	now := st.now().Truncate(time.Millisecond)
 	if err := st.beginRevoke(context.Background(), tenantID, now); err != nil {
 		tb.Fatal(err)
 	}
-	plan, err := newRevokePlan(tenantID, "", r, now)
+	t, err := st.newTenantRevocation(tenantID, "", r, now)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return plan
+	return t
 }
 
 // runScriptOnly runs one revoke_batch.lua call and nothing after it; it
-// returns how many sessions it revoked and how many it examined.
-func runScriptOnly(tb testing.TB, st *Store, c *scriptCall) (revoked int, examined int64) {
+// returns how many sessions it revoked.
+func runScriptOnly(tb testing.TB, st *Store, c *revokeBatchCall) int {
 	tb.Helper()
-	reply, err := st.runDurable(context.Background(), revokeBatchScript, c.keys, c.args...)
+	reply, err := st.runDurable(context.Background(), *c)
 	if err != nil {
 		tb.Fatalf("revoke script: %v", err)
 	}
-	b, examined, _, err := parseRevokeReply(c.id, reply)
+	b, _, _, err := parseRevokeReply(c.recordID, reply)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if b != nil {
-		revoked = len(b.revoked)
+	if b == nil {
+		return 0
 	}
-	return revoked, examined
+	return len(b.revoked)
 }
 
 // TestSweepRelaysRevocationRecords: whatever happens after a batch's
@@ -234,30 +241,35 @@ func TestRevocationRecordRoundTrip(t *testing.T) {
 			s := newSession("t1", tc.partner, "alice@example.com", time.Hour)
 			mustCreate(t, st, s)
 			r := session.Revocation{Filter: session.Filter{TenantID: "t1"}, Reason: "user_revoke", Actor: tc.actor}
-			plan, err := newRevokePlan("t1", "", r, time.Now())
+			r.IDs = []string{s.ID, "missing"}
+			now := time.Now().Truncate(time.Millisecond)
+			tr, err := st.newTenantRevocation("t1", "", r, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := plan.ids([]string{s.ID, "missing"})
-			reply, err := st.runDurable(ctx, revokeBatchScript, c.keys, c.args...)
+			c, err := tr.nextBatch(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, examined, kept, err := parseRevokeReply(c.id, reply)
+			reply, err := st.runDurable(ctx, *c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, examined, kept, err := parseRevokeReply(c.recordID, reply)
 			if err != nil || examined != 2 || kept != 0 || b == nil {
 				t.Fatalf("reply: batch %v, examined %d, kept %d, %v; want a batch, 2, 0, nil", b, examined, kept, err)
 			}
-			stored, err := rdb.HGet(ctx, tenantKeys("t1").records(), c.id).Result()
+			stored, err := rdb.HGet(ctx, tenantKeys("t1").records(), c.recordID).Result()
 			if err != nil {
-				t.Fatalf("record %s: %v", c.id, err)
+				t.Fatalf("record %s: %v", c.recordID, err)
 			}
-			fromStore, err := decodeRecord(c.id, stored)
+			fromStore, err := decodeRecord(c.recordID, stored)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := &revokedBatch{
-				id:      c.id,
-				header:  recordHeader{Tenant: "t1", Partner: tc.partner, Reason: r.Reason, Actor: tc.actor, At: plan.base[1].(int64)},
+				id:      c.recordID,
+				header:  recordHeader{Tenant: "t1", Partner: tc.partner, Reason: r.Reason, Actor: tc.actor, At: ms(now)},
 				revoked: []session.Revoked{{ID: s.ID, UserID: s.UserID, TenantID: "t1", PartnerID: tc.partner}},
 			}
 			for _, got := range []*revokedBatch{b, fromStore} {

@@ -1,0 +1,250 @@
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Lua scripts. Each has a call type below whose fields are the script's
+// KEYS and ARGV in the order of the script's header, so that no caller
+// builds a positional argument list. Every key a script touches is one of
+// its KEYS: Redis Cluster routes by them, and a script reaching a key it did
+// not declare works only because of the tenant hash tag.
+var (
+	//go:embed scripts/create.lua
+	createSrc string
+	//go:embed scripts/touch.lua
+	touchSrc string
+	//go:embed scripts/outbox_done.lua
+	outboxDoneSrc string
+	//go:embed scripts/repair.lua
+	repairSrc string
+	//go:embed scripts/adopt_done.lua
+	adoptDoneSrc string
+	//go:embed scripts/prune_users.lua
+	pruneUsersSrc string
+	//go:embed scripts/visit.lua
+	visitSrc string
+	//go:embed scripts/sweep_lock.lua
+	sweepLockSrc string
+	//go:embed scripts/revoke_batch.lua
+	revokeBatchSrc string
+	//go:embed scripts/append_events.lua
+	appendEventsSrc string
+	//go:embed scripts/session_users.lua
+	sessionUsersSrc string
+
+	createScript       = redis.NewScript(createSrc)
+	touchScript        = redis.NewScript(touchSrc)
+	outboxDoneScript   = redis.NewScript(outboxDoneSrc)
+	repairScript       = redis.NewScript(repairSrc)
+	adoptDoneScript    = redis.NewScript(adoptDoneSrc)
+	pruneUsersScript   = redis.NewScript(pruneUsersSrc)
+	visitScript        = redis.NewScript(visitSrc)
+	sweepLockScript    = redis.NewScript(sweepLockSrc)
+	revokeBatchScript  = redis.NewScript(revokeBatchSrc)
+	appendEventsScript = redis.NewScript(appendEventsSrc)
+	sessionUsersScript = redis.NewScript(sessionUsersSrc)
+)
+
+// luaCall is one call of a script: its keys and arguments.
+type luaCall interface {
+	script() *redis.Script
+	keys() []string
+	args() []any
+}
+
+// run runs the call (EVALSHA, then EVAL when the script is not loaded).
+func run(ctx context.Context, c redis.Scripter, call luaCall) *redis.Cmd {
+	return call.script().Run(ctx, c, call.keys(), call.args()...)
+}
+
+// queue queues the call on a pipeline as EVALSHA; the caller handles NOSCRIPT.
+func queue(ctx context.Context, pipe redis.Pipeliner, call luaCall) *redis.Cmd {
+	return call.script().EvalSha(ctx, pipe, call.keys(), call.args()...)
+}
+
+// queueEval queues the call on a pipeline as EVAL (the script's source is
+// sent: for calls too rare to keep loaded, or where NOSCRIPT cannot be
+// handled).
+func queueEval(ctx context.Context, pipe redis.Pipeliner, call luaCall) *redis.Cmd {
+	return call.script().Eval(ctx, pipe, call.keys(), call.args()...)
+}
+
+// strs appends the strings to args.
+func strs(args []any, list ...string) []any {
+	for _, s := range list {
+		args = append(args, s)
+	}
+	return args
+}
+
+// createCall is create.lua.
+type createCall struct {
+	// KEYS
+	hash, all, user, device, users, partner, created, outbox, adoption string
+	// ARGV
+	id, userID            string
+	expiresMS, absoluteMS int64
+	nowMS                 int64
+	partnerID             string
+	counterTTLSeconds     int
+	fields                []any // field, value pairs of the hash
+}
+
+func (c createCall) script() *redis.Script { return createScript }
+func (c createCall) keys() []string {
+	return []string{c.hash, c.all, c.user, c.device, c.users, c.partner, c.created, c.outbox, c.adoption}
+}
+func (c createCall) args() []any {
+	return append([]any{c.id, c.userID, c.expiresMS, c.absoluteMS, c.nowMS, c.partnerID, c.counterTTLSeconds}, c.fields...)
+}
+
+// touchCall is touch.lua.
+type touchCall struct {
+	// KEYS
+	hash, all, user, device, users, outbox, partner string
+	// ARGV
+	id, userID, deviceType string
+	nowMS                  int64
+	ip, appID, appName     string
+	maxApps                int
+}
+
+func (c touchCall) script() *redis.Script { return touchScript }
+func (c touchCall) keys() []string {
+	return []string{c.hash, c.all, c.user, c.device, c.users, c.outbox, c.partner}
+}
+func (c touchCall) args() []any {
+	return []any{c.id, c.userID, c.deviceType, c.nowMS, c.ip, c.appID, c.appName, c.maxApps}
+}
+
+// repairCall is repair.lua.
+type repairCall struct {
+	index  string   // KEYS 1
+	hashes []string // KEYS 2..: the hash of each id
+	ids    []string // ARGV
+}
+
+func (c repairCall) script() *redis.Script { return repairScript }
+func (c repairCall) keys() []string        { return append([]string{c.index}, c.hashes...) }
+func (c repairCall) args() []any           { return strs(nil, c.ids...) }
+
+// outboxDoneCall is outbox_done.lua.
+type outboxDoneCall struct {
+	outbox   string // KEYS 1
+	cutoffMS int64  // ARGV 1
+	ids      []string
+}
+
+func (c outboxDoneCall) script() *redis.Script { return outboxDoneScript }
+func (c outboxDoneCall) keys() []string        { return []string{c.outbox} }
+func (c outboxDoneCall) args() []any           { return strs([]any{c.cutoffMS}, c.ids...) }
+
+// adoptDoneCall is adopt_done.lua.
+type adoptDoneCall struct {
+	marker    string // KEYS 1
+	partnerID string // ARGV 1
+}
+
+func (c adoptDoneCall) script() *redis.Script { return adoptDoneScript }
+func (c adoptDoneCall) keys() []string        { return []string{c.marker} }
+func (c adoptDoneCall) args() []any           { return []any{c.partnerID} }
+
+// pruneUsersCall is prune_users.lua.
+type pruneUsersCall struct {
+	users   string   // KEYS 1
+	userIdx []string // KEYS 2..: the index of each user
+	nowMS   int64    // ARGV 1
+	userIDs []string // ARGV 2..
+}
+
+func (c pruneUsersCall) script() *redis.Script { return pruneUsersScript }
+func (c pruneUsersCall) keys() []string        { return append([]string{c.users}, c.userIdx...) }
+func (c pruneUsersCall) args() []any           { return strs([]any{c.nowMS}, c.userIDs...) }
+
+// visitCall is visit.lua.
+type visitCall struct {
+	tenants  string // KEYS 1
+	tenantID string // ARGV 1
+	untilMS  int64  // ARGV 2
+}
+
+func (c visitCall) script() *redis.Script { return visitScript }
+func (c visitCall) keys() []string        { return []string{c.tenants} }
+func (c visitCall) args() []any           { return []any{c.tenantID, c.untilMS} }
+
+// sweepLockCall is sweep_lock.lua.
+type sweepLockCall struct {
+	lock     string // KEYS 1
+	periodMS int64  // ARGV 1
+}
+
+func (c sweepLockCall) script() *redis.Script { return sweepLockScript }
+func (c sweepLockCall) keys() []string        { return []string{c.lock} }
+func (c sweepLockCall) args() []any           { return []any{c.periodMS} }
+
+// appendEventsCall is append_events.lua: one event per (session, user) of
+// one batch, which shares the rest.
+type appendEventsCall struct {
+	stream                                      string // KEYS 1
+	retention                                   int64
+	typ, tenantID, partnerID, revokedAt, reason string
+	actor                                       string
+	sessionUser                                 []string // session id, user id pairs
+}
+
+func (c appendEventsCall) script() *redis.Script { return appendEventsScript }
+func (c appendEventsCall) keys() []string        { return []string{c.stream} }
+func (c appendEventsCall) args() []any {
+	args := make([]any, 0, 7+len(c.sessionUser))
+	args = append(args, c.retention, c.typ, c.tenantID, c.partnerID, c.revokedAt, c.reason, c.actor)
+	return strs(args, c.sessionUser...)
+}
+
+// revokeBatchCall is revoke_batch.lua.
+type revokeBatchCall struct {
+	// KEYS 1-6
+	all, users, revokedCounter, records, partner, source string
+	// ARGV 1-8
+	nowMS             int64
+	counterTTLSeconds int
+	requiredUser      string // "" = any
+	exceptID          string // "" = none
+	recordID          string
+	recordHeader      string
+	recordsExpireMS   int64
+	sourceRank        int64 // rank of ids[0] in source; -1 when ids were not read from it
+	// The ids, and the users and device types whose indexes the batch may
+	// change, each with its key: KEYS 7.. and ARGV 12...
+	ids, hashes         []string
+	userIDs, userIdx    []string
+	deviceTypes, devIdx []string
+}
+
+func (c revokeBatchCall) script() *redis.Script { return revokeBatchScript }
+func (c revokeBatchCall) keys() []string {
+	keys := make([]string, 0, 6+len(c.hashes)+len(c.userIdx)+len(c.devIdx))
+	keys = append(keys, c.all, c.users, c.revokedCounter, c.records, c.partner, c.source)
+	keys = append(append(append(keys, c.hashes...), c.userIdx...), c.devIdx...)
+	return keys
+}
+func (c revokeBatchCall) args() []any {
+	args := make([]any, 0, 11+len(c.ids)+len(c.userIDs)+len(c.deviceTypes))
+	args = append(args, c.nowMS, c.counterTTLSeconds, c.requiredUser, c.exceptID, c.recordID, c.recordHeader,
+		c.recordsExpireMS, c.sourceRank, len(c.ids), len(c.userIDs), len(c.deviceTypes))
+	args = strs(args, c.ids...)
+	args = strs(args, c.userIDs...)
+	return strs(args, c.deviceTypes...)
+}
+
+// sessionUsersCall is session_users.lua.
+type sessionUsersCall struct {
+	hashes []string // KEYS
+}
+
+func (c sessionUsersCall) script() *redis.Script { return sessionUsersScript }
+func (c sessionUsersCall) keys() []string       { return c.hashes }
+func (c sessionUsersCall) args() []any          { return nil }
