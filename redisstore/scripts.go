@@ -246,5 +246,5 @@ type sessionUsersCall struct {
 }
 
 func (c sessionUsersCall) script() *redis.Script { return sessionUsersScript }
-func (c sessionUsersCall) keys() []string       { return c.hashes }
-func (c sessionUsersCall) args() []any          { return nil }
+func (c sessionUsersCall) keys() []string        { return c.hashes }
+func (c sessionUsersCall) args() []any           { return nil }
