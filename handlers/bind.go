@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/pkg/session"
 )
 
 // maxBody bounds every request body.
@@ -65,6 +68,18 @@ func queryID(c *gin.Context, v *ValidationError, name string, valid func(string)
 	return raw
 }
 
+// refuseDotSegments answers 404 for a path with a segment made only of dots
+// ("/api/v1/tenants/../sessions"): no id is one (session.OnlyDots), and a
+// normalising client or proxy would have sent the request elsewhere.
+func refuseDotSegments(c *gin.Context) {
+	for _, seg := range strings.Split(c.Request.URL.Path, "/") {
+		if session.OnlyDots(seg) {
+			fail(c, errNotFound)
+			return
+		}
+	}
+}
+
 func pathID(c *gin.Context, v *ValidationError, name string, valid func(string) bool) string {
 	raw := c.Param(name)
 	if !valid(raw) {
@@ -95,7 +110,9 @@ func readBody(c *gin.Context, v *ValidationError, required bool) (body, error) {
 		return b, errTooLarge
 	}
 	if err != nil {
-		return b, err
+		// Broken framing (a bad chunk size, a body shorter than its
+		// Content-Length): the client's fault.
+		return b, fmt.Errorf("%w: %w", errBadBody, err)
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -113,6 +130,11 @@ func readBody(c *gin.Context, v *ValidationError, required bool) (body, error) {
 		return b, *v
 	case err != nil || raw[0] != '{':
 		v.add("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", "body")
+		return b, nil
+	}
+	if loc, err := strictJSON(raw); err != nil {
+		v.add("value_error", "Value error, "+err.Error(), append([]any{"body"}, loc...)...)
+		return b, *v
 	}
 	return b, nil
 }

@@ -52,6 +52,7 @@ var (
 	errTooLarge         = errors.New("Request body too large")
 	errNotFound         = errors.New("Not Found")
 	errNoMethod         = errors.New("Method Not Allowed")
+	errBadBody          = errors.New("Malformed request body")
 )
 
 // fail writes the response for err and logs it when it is the server's fault.
@@ -77,6 +78,11 @@ func fail(c *gin.Context, err error) {
 		detail(c, http.StatusConflict, "Session already exists")
 	case errors.Is(err, session.ErrPartnerMismatch):
 		detail(c, http.StatusConflict, "Tenant belongs to another partner")
+	case errors.Is(err, errBadBody):
+		// The client's fault: the access log line says 400; nothing at error level.
+		logger(c).Info("malformed request body", zap.String("request_id", requestID(c)),
+			zap.String("route", c.FullPath()), zap.Error(err))
+		detail(c, http.StatusBadRequest, "Malformed request body")
 	case errors.Is(err, errTooLarge):
 		detail(c, http.StatusRequestEntityTooLarge, "Request body too large")
 	case errors.Is(err, session.ErrStoreFull):

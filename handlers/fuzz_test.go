@@ -166,8 +166,8 @@ func checkChange(t *testing.T, r response, changed bool) {
 // rules (tenant, partner and user ids).
 var (
 	sessionIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-	tenantIDRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-	userIDRE    = regexp.MustCompile(`^[A-Za-z0-9._@:|+-]{1,256}$`)
+	tenantIDRE  = idModel{regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)}
+	userIDRE    = idModel{regexp.MustCompile(`^[A-Za-z0-9._@:|+-]{1,256}$`)}
 )
 
 // --- query parameters -------------------------------------------------------
@@ -388,6 +388,11 @@ func pathOracle(rt pathRoute, c who, tenant, user, sid string) (want int, exact 
 		rt.tenant && rt.sid && slices.Contains([]string{"stats", "users", "revoke-all"}, sid) {
 		return 0, false
 	}
+	// A segment made only of dots is no id: 404 before anything else.
+	dots := func(s string) bool { return strings.Trim(s, ".") == "" }
+	if rt.tenant && dots(tenant) || rt.user && dots(user) || rt.sid && dots(sid) {
+		return http.StatusNotFound, true
+	}
 	s := fixtureSession(sid)
 	switch {
 	case rt.name == "me revoke":
@@ -424,6 +429,15 @@ func pathOracle(rt pathRoute, c who, tenant, user, sid string) (want int, exact 
 	return http.StatusOK, true
 }
 
+// idModel is the model of a tenant, partner or user id: the pattern, and
+// not made only of dots.
+type idModel struct{ re *regexp.Regexp }
+
+// MatchString reports whether s is such an id.
+func (m idModel) MatchString(s string) bool {
+	return m.re.MatchString(s) && strings.Trim(s, ".") != ""
+}
+
 // --- bodies ------------------------------------------------------------------
 
 // object decodes a request body as the contract reads one: a JSON object
@@ -436,7 +450,7 @@ func object(raw []byte, emptyOK bool) (map[string]json.RawMessage, bool) {
 		return map[string]json.RawMessage{}, emptyOK
 	}
 	var m map[string]json.RawMessage
-	if raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+	if raw[0] != '{' || json.Unmarshal(raw, &m) != nil || !strictShape(raw) {
 		return nil, false
 	}
 	for k, v := range m {
@@ -445,6 +459,50 @@ func object(raw []byte, emptyOK bool) (map[string]json.RawMessage, bool) {
 		}
 	}
 	return m, true
+}
+
+// strictShape is the model of the strict decoder: no object repeats a key
+// (the members a decoded value keeps are as many as the ':' outside strings
+// in the text) and nothing nests deeper than 32 objects and arrays.
+func strictShape(raw []byte) bool {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	colons, inStr, esc := 0, false, false
+	for _, c := range raw {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case !inStr && c == ':':
+			colons++
+		}
+	}
+	var walk func(v any, depth int) (members, maxDepth int)
+	walk = func(v any, depth int) (int, int) {
+		n, d := 0, depth
+		switch t := v.(type) {
+		case map[string]any:
+			n, d = len(t), depth+1
+			for _, x := range t {
+				m, xd := walk(x, depth+1)
+				n, d = n+m, max(d, xd)
+			}
+		case []any:
+			d = depth + 1
+			for _, x := range t {
+				m, xd := walk(x, depth+1)
+				n, d = n+m, max(d, xd)
+			}
+		}
+		return n, d
+	}
+	members, depth := walk(v, 0)
+	return members == colons && depth <= 32
 }
 
 // fields checks the fields of a decoded body one by one.

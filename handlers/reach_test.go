@@ -147,7 +147,8 @@ func TestReachNarrowsAdminLists(t *testing.T) {
 }
 
 // TestReachMissingClaims checks tokens whose role lacks the id that bounds
-// it, or that lack a subject: they never reach more than a plain user.
+// it: they never reach more than a plain user; a token that lacks a
+// subject is no token at all (401).
 func TestReachMissingClaims(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -160,9 +161,9 @@ func TestReachMissingClaims(t *testing.T) {
 		{"tenant_admin without tenant_id on admin endpoint", auth.MintOptions{Subject: "x", Role: auth.RoleTenantAdmin}, "GET", pathAdmin, fb},
 		{"partner_admin without partner_id on tenant endpoint", auth.MintOptions{Subject: "x", Role: auth.RolePartnerAdmin}, "GET", pathTenant("T1"), fb},
 		{"partner_admin without partner_id on admin get", auth.MintOptions{Subject: "x", Role: auth.RolePartnerAdmin}, "GET", pathAdmin + "/t1-u2", fb},
-		{"user without sub on me", auth.MintOptions{TenantID: "T1", SessionID: "t1-u1-a"}, "GET", pathMe, fb},
-		{"user without sub on me revoke-all", auth.MintOptions{TenantID: "T1", SessionID: "t1-u1-a"}, "POST", pathMe + "/revoke-all", fb},
-		{"user without sub on me delete", auth.MintOptions{TenantID: "T1", SessionID: "t1-u1-a"}, "DELETE", pathMe + "/t1-u1-a", fb},
+		{"user without sub on me", auth.MintOptions{TenantID: "T1", SessionID: "t1-u1-a"}, "GET", pathMe, http.StatusUnauthorized},
+		{"user without sub on me revoke-all", auth.MintOptions{TenantID: "T1", SessionID: "t1-u1-a"}, "POST", pathMe + "/revoke-all", http.StatusUnauthorized},
+		{"user without sub on me delete", auth.MintOptions{TenantID: "T1", SessionID: "t1-u1-a"}, "DELETE", pathMe + "/t1-u1-a", http.StatusUnauthorized},
 		{"tenant_admin of T1 on T1 tenant endpoint", tenantAdmin, "GET", pathTenant("T1"), ok},
 		{"platform without scope on admin", auth.MintOptions{Subject: "p", Platform: true}, "GET", pathAdmin, fb},
 		{"platform without scope on tenant", auth.MintOptions{Subject: "p", Platform: true}, "GET", pathTenant("T1"), fb},

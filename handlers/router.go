@@ -92,7 +92,7 @@ func New(d Deps) *gin.Engine {
 		r.Match(verifyMethods, path, a.verify)
 	}
 
-	v1 := r.Group("/api/v1", authenticate(d.Verifier))
+	v1 := r.Group("/api/v1", refuseDotSegments, authenticate(d.Verifier))
 
 	admin := v1.Group("/admin/sessions")
 	admin.GET("", a.adminList)

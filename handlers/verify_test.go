@@ -39,7 +39,7 @@ func TestVerify(t *testing.T) {
 			{"Envoy appends the original path", http.MethodGet, pathVerify + "/app/orders?x=1", e.token(t, live), http.StatusOK, ""},
 			{"no token", http.MethodGet, pathVerify, "", http.StatusUnauthorized, ""},
 			{"token without sid", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1"}), http.StatusUnauthorized, "token has no valid sid"},
-			{"malformed sid", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "a b"}), http.StatusUnauthorized, "token has no valid sid"},
+			{"malformed sid", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "a b"}), http.StatusUnauthorized, "invalid tenant_id, partner_id or sid"},
 			{"sub is not the session's user", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u2", TenantID: "T1", SessionID: "t1-u1-a"}), http.StatusUnauthorized, "session belongs to another user"},
 			{"token names another tenant", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T2", SessionID: "t1-u1-a"}), http.StatusUnauthorized, "session revoked or expired"},
 			{"unknown session", http.MethodGet, pathVerify, e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "nope"}), http.StatusUnauthorized, "session revoked or expired"},

@@ -13,6 +13,8 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessiond/sessiond/pkg/session"
 )
 
 // MaxTokenSize is the longest raw token Verify parses, in bytes. Longer ones
@@ -45,6 +47,8 @@ var (
 	errIssuer         = invalid("wrong issuer")
 	errAudience       = invalid("wrong audience")
 	errClaims         = invalid("invalid claims")
+	errSubject        = invalid("missing or invalid sub")
+	errIdentityClaim  = invalid("invalid tenant_id, partner_id or sid")
 )
 
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
@@ -136,13 +140,49 @@ func (v *Verifier) Close() { v.cancel() }
 // decoding, which makes the token malformed.
 type claims struct {
 	jwt.RegisteredClaims
-	TenantID  string     `json:"tenant_id"`
-	PartnerID string     `json:"partner_id"`
+	TenantID  idClaim    `json:"tenant_id"`
+	PartnerID idClaim    `json:"partner_id"`
 	Role      string     `json:"role"`
 	Scope     scopeClaim `json:"scope"`
 	Platform  bool       `json:"platform_token"`
-	SessionID string     `json:"sid"`
+	SessionID idClaim    `json:"sid"`
 	TokenType string     `json:"token_type"`
+}
+
+// idClaim is an identity claim (tenant_id, partner_id, sid) that remembers
+// whether the token carried it: a present claim must be a valid id, never
+// silently read as absent.
+type idClaim struct {
+	v   string
+	set bool
+}
+
+// UnmarshalJSON accepts a JSON string and records the claim as present;
+// null is present too (and no valid id). Another type makes the token
+// malformed.
+func (c *idClaim) UnmarshalJSON(b []byte) error {
+	c.set = true
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &c.v)
+}
+
+// valid reports whether the claim is absent or a valid id.
+func (c idClaim) valid(ok func(string) bool) bool { return !c.set || ok(c.v) }
+
+// checkIdentity fails closed on identity claims: every token names its
+// subject (so every revocation names its actor), and a tenant_id,
+// partner_id or sid it carries is a valid id, else the token is refused
+// rather than read as if the claim were absent.
+func checkIdentity(c *claims) error {
+	if c.Subject == "" || len(c.Subject) > session.MaxUserIDLen || strings.TrimSpace(c.Subject) != c.Subject {
+		return errSubject
+	}
+	if !c.TenantID.valid(session.ValidTenantID) || !c.PartnerID.valid(session.ValidTenantID) || !c.SessionID.valid(session.ValidID) {
+		return errIdentityClaim
+	}
+	return nil
 }
 
 // Verify checks raw (the token without its "Bearer " prefix) and returns the
@@ -164,11 +204,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err != nil {
 		return Principal{}, v.reason(tok, &c, err)
 	}
+	if err := checkIdentity(&c); err != nil {
+		return Principal{}, err
+	}
 	p := Principal{
 		Subject:   c.Subject,
-		TenantID:  c.TenantID,
-		PartnerID: c.PartnerID,
-		SessionID: c.SessionID,
+		TenantID:  c.TenantID.v,
+		PartnerID: c.PartnerID.v,
+		SessionID: c.SessionID.v,
 		Role:      c.Role,
 		TokenType: c.TokenType,
 		Platform:  c.Platform,

@@ -3,6 +3,7 @@ package session_test
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sessiond/sessiond/pkg/session"
@@ -37,8 +38,8 @@ func FuzzValidators(f *testing.F) {
 			want bool
 		}{
 			{"ValidID", session.ValidID(s), sessionIDRE.MatchString(s)},
-			{"ValidTenantID", session.ValidTenantID(s), tenantIDRE.MatchString(s)},
-			{"ValidUserID", session.ValidUserID(s), userIDRE.MatchString(s)},
+			{"ValidTenantID", session.ValidTenantID(s), tenantIDRE.MatchString(s) && strings.Trim(s, ".") != ""},
+			{"ValidUserID", session.ValidUserID(s), userIDRE.MatchString(s) && strings.Trim(s, ".") != ""},
 			{"ValidEventID", session.ValidEventID(s), len(s) <= 41 && eventIDRE.MatchString(s)},
 			{"ValidDeviceType", session.ValidDeviceType(s), slices.Contains([]string{"desktop", "mobile", "tablet", "bot", "unknown"}, s)},
 		}

@@ -1,7 +1,15 @@
 package session
 
-// Identifier rules. Ids end up inside Redis keys and hash tags, so the
-// characters are limited; limits bound every key's length.
+// Identifier rules, the one grammar of every id sessiond accepts. Ids end up
+// inside Redis keys and hash tags and in URL paths, so the characters are
+// limited, limits bound every key's length, and an id made only of dots is
+// refused: "." and ".." are dot-segments that curl, browsers, nginx and
+// other normalising clients and proxies rewrite out of a path (RFC 3986
+// 5.2.4), so /api/v1/tenants/../sessions would reach another route.
+//
+//	session id          1..128 of [A-Za-z0-9_-]
+//	tenant, partner id  1..128 of [A-Za-z0-9._-], not only dots
+//	user id             1..256 of [A-Za-z0-9._@:|+-], not only dots
 const (
 	MaxIDLen     = 128
 	MaxUserIDLen = 256
@@ -11,11 +19,12 @@ const (
 func ValidID(s string) bool { return validChars(s, MaxIDLen, "_-") }
 
 // ValidTenantID reports whether s is a valid tenant or partner id:
-// 1..128 of [A-Za-z0-9._-].
+// 1..128 of [A-Za-z0-9._-], not only dots.
 func ValidTenantID(s string) bool { return validChars(s, MaxIDLen, "._-") }
 
 // ValidUserID reports whether s is a valid user id: 1..256 of
-// [A-Za-z0-9._@:|+-] (UUIDs, e-mail-like ids, "provider|id" subjects).
+// [A-Za-z0-9._@:|+-] (UUIDs, e-mail-like ids, "provider|id" subjects), not
+// only dots.
 func ValidUserID(s string) bool { return validChars(s, MaxUserIDLen, "._@:|+-") }
 
 // ValidDeviceType reports whether s is one of DeviceTypes.
@@ -29,7 +38,7 @@ func ValidDeviceType(s string) bool {
 }
 
 func validChars(s string, maxLen int, extra string) bool {
-	if len(s) == 0 || len(s) > maxLen {
+	if len(s) == 0 || len(s) > maxLen || OnlyDots(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -42,6 +51,17 @@ func validChars(s string, maxLen int, extra string) bool {
 		}
 	}
 	return true
+}
+
+// OnlyDots reports whether s is made only of dots ("." and ".." are URL
+// dot-segments): no id is.
+func OnlyDots(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func indexByte(s string, c byte) bool {
