@@ -135,11 +135,34 @@ func ipField(b body, name string) string {
 		return ""
 	}
 	ip, err := netip.ParseAddr(raw)
-	if err != nil {
+	if err != nil || !validZone(ip.Zone()) {
 		b.v.add("ip_any_address", "value is not a valid IPv4 or IPv6 address", "body", name)
 		return ""
 	}
 	return ip.String()
+}
+
+// maxZoneLen is the longest IPv6 zone kept: a Linux interface name
+// (IFNAMSIZ - 1); a numeric zone index is shorter.
+const maxZoneLen = 15
+
+// validZone reports whether an IPv6 zone ("" for none) is an interface name
+// or index: 1..15 of [A-Za-z0-9._-]. netip accepts any text after '%', and
+// the address is stored and shown to admins, so anything else is refused.
+func validZone(z string) bool {
+	if z == "" {
+		return true
+	}
+	if len(z) > maxZoneLen {
+		return false
+	}
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // internalActivity: POST /api/v1/internal/sessions/{session_id}/activity

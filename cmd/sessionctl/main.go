@@ -259,7 +259,7 @@ func (a *app) fail(err error) int {
 	case errors.As(err, &ce):
 		describe(&b, ce)
 	default:
-		b.WriteString(err.Error())
+		b.WriteString(safe(err.Error()))
 	}
 	b.WriteByte('\n')
 	switch {
@@ -292,20 +292,20 @@ func describe(b *strings.Builder, e *client.Error) {
 				if i > 0 {
 					b.WriteByte('.')
 				}
-				fmt.Fprint(b, l)
+				fmt.Fprint(b, safe(fmt.Sprint(l)))
 			}
 			b.WriteString(": ")
-			b.WriteString(f.Msg)
+			b.WriteString(safe(f.Msg))
 		}
 	case e.Detail != "":
 		b.WriteString(": ")
-		b.WriteString(e.Detail)
+		b.WriteString(safe(e.Detail))
 		if e.Reason != "" && !strings.Contains(e.Detail, e.Reason) {
-			b.WriteString(" (" + e.Reason + ")")
+			b.WriteString(" (" + safe(e.Reason) + ")")
 		}
 	}
 	if e.RequestID != "" {
-		b.WriteString("\n  request id: " + e.RequestID)
+		b.WriteString("\n  request id: " + safe(e.RequestID))
 	}
 }
 

@@ -141,12 +141,13 @@ func tableTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// cell is s, or "-" when empty, so that every column has a value.
+// cell is s made safe for a terminal, or "-" when empty, so that every
+// column has a value.
 func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return safe(s)
 }
 
 // sessionTable writes list items as rows; the TENANT column appears when
@@ -168,11 +169,11 @@ func newSessionTable(w io.Writer, tenant string) *sessionTable {
 
 func (t *sessionTable) row(s client.SessionListItem) {
 	if t.tenant != "" {
-		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, cell(s.UserID), t.tenant, cell(s.DeviceType),
+		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cell(s.ID), cell(s.UserID), cell(t.tenant), cell(s.DeviceType),
 			cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), s.AppCount)
 		return
 	}
-	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, cell(s.UserID), cell(s.DeviceType),
+	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cell(s.ID), cell(s.UserID), cell(s.DeviceType),
 		cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), s.AppCount)
 }
 
@@ -182,7 +183,7 @@ func (t *sessionTable) flush() error { return t.tw.Flush() }
 func writeSession(w io.Writer, s client.Session) error {
 	tw := newTable(w)
 	rows := [][2]string{
-		{"ID", s.ID},
+		{"ID", cell(s.ID)},
 		{"USER", cell(s.UserID)},
 		{"EMAIL", cell(s.UserEmail)},
 		{"NAME", cell(s.UserDisplayName)},
@@ -214,7 +215,7 @@ var deviceOrder = []string{"desktop", "mobile", "tablet", "bot", "unknown"}
 // writeStats writes a tenant's figures as FIELD VALUE lines.
 func writeStats(w io.Writer, s client.Stats) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "TENANT\t%s\n", s.TenantID)
+	fmt.Fprintf(tw, "TENANT\t%s\n", cell(s.TenantID))
 	fmt.Fprintf(tw, "ACTIVE SESSIONS\t%d\n", s.ActiveSessions)
 	fmt.Fprintf(tw, "ACTIVE USERS\t%d\n", s.ActiveUsers)
 	devices := slices.Clone(deviceOrder)
@@ -244,7 +245,7 @@ func (a *app) writeRevoked(r client.RevokeResult) error {
 	tw := newTable(a.out)
 	fmt.Fprintln(tw, "REVOKED")
 	for _, id := range r.SessionIDs {
-		fmt.Fprintln(tw, id)
+		fmt.Fprintln(tw, cell(id))
 	}
 	return tw.Flush()
 }

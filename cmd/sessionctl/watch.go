@@ -144,14 +144,14 @@ func (a *app) printEvent(ev client.Event) error {
 	switch ev.Type {
 	case client.EventSessionRevoked:
 		_, err = fmt.Fprintf(a.out, "%s %s session=%s user=%s tenant=%s partner=%s reason=%s actor=%s id=%s\n",
-			ev.RevokedAt.UTC().Format(wireTimeFormat), ev.Type, ev.SessionID, cell(ev.UserID), cell(ev.TenantID),
-			cell(ev.PartnerID), cell(ev.Reason), cell(ev.Actor), ev.ID)
+			ev.RevokedAt.UTC().Format(wireTimeFormat), ev.Type, cell(ev.SessionID), cell(ev.UserID), cell(ev.TenantID),
+			cell(ev.PartnerID), cell(ev.Reason), cell(ev.Actor), cell(ev.ID))
 	case client.EventStreamReset:
 		_, err = fmt.Fprintf(a.out, "%s %s events after the resume point were lost to retention\n",
-			time.Now().UTC().Format(wireTimeFormat), ev.Type)
+			time.Now().UTC().Format(wireTimeFormat), cell(ev.Type))
 	default:
 		_, err = fmt.Fprintf(a.out, "%s %s id=%s data=%s\n",
-			time.Now().UTC().Format(wireTimeFormat), ev.Type, cell(ev.ID), ev.Data)
+			time.Now().UTC().Format(wireTimeFormat), cell(ev.Type), cell(ev.ID), cell(string(ev.Data)))
 	}
 	return err
 }

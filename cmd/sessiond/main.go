@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -62,11 +63,16 @@ func main() {
 
 // run starts the command named by args; it returns when ctx ends (the server)
 // or when the command is done.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return err
+		return err // names variables, never their secret values
 	}
+	defer func() {
+		if err != nil {
+			err = redactedError{msg: cfg.Redact(err.Error()), err: err}
+		}
+	}()
 	if len(args) > 0 {
 		switch args[0] {
 		case "token":
@@ -128,6 +134,13 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		// Each tenant is swept by one instance per interval, whatever the count.
 		SweepLock: cfg.SweepInterval * 4 / 5,
 	})
+	// Data an older version kept under the legacy key names moves now (the
+	// sweep also moves what an older instance still writes there).
+	if up, err := store.Upgrade(ctx); err != nil {
+		log.Warn("upgrade of legacy keys failed; the sweep retries", zap.Error(err))
+	} else if up.Tenants+up.Views+up.Events > 0 {
+		log.Info("moved legacy keys", zap.Int("tenants", up.Tenants), zap.Int("view_members", up.Views), zap.Int("events", up.Events))
+	}
 	broker := events.NewBroker(store, time.Second)
 	m.Followers(broker.Followers)
 	// Event streams never end by themselves: they end when shutdown starts,
@@ -249,17 +262,64 @@ func openRedis(cfg config.Config, log *zap.Logger) (redis.UniversalClient, func(
 	}, nil
 }
 
+// logOutput is where the logs go (tests read them).
+var logOutput io.Writer = os.Stderr
+
+// newLogger builds the JSON (or console) logger. Every line passes through
+// the configuration's redaction on its way out: a library's error text may
+// quote a URL with its password, and no log line may carry a secret.
 func newLogger(cfg config.Config) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.LogLevel)
 	if err != nil {
 		return nil, fmt.Errorf("SESSIOND_LOG_LEVEL: %w", err)
 	}
-	zc := zap.NewProductionConfig()
+	ec := zap.NewProductionEncoderConfig()
+	enc := zapcore.NewJSONEncoder
 	if cfg.LogFormat == "console" {
-		zc = zap.NewDevelopmentConfig()
+		ec = zap.NewDevelopmentEncoderConfig()
+		enc = zapcore.NewConsoleEncoder
 	}
-	zc.Level = zap.NewAtomicLevelAt(level)
-	zc.Sampling = nil
-	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	return zc.Build()
+	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	sink := zapcore.AddSync(newRedactWriter(logOutput, cfg.Secrets()))
+	core := zapcore.NewCore(enc(ec), zapcore.Lock(sink), zap.NewAtomicLevelAt(level))
+	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink)), nil
 }
+
+// redactWriter masks secrets in what it writes (one log entry per Write).
+// A line without any, which is every line but by accident, is written as
+// it is, without a copy: the access log is on the verify hot path.
+type redactWriter struct {
+	w       io.Writer
+	r       config.Redactor
+	secrets [][]byte
+}
+
+func newRedactWriter(w io.Writer, secrets []string) redactWriter {
+	rw := redactWriter{w: w, r: config.Redactor(secrets)}
+	for _, s := range secrets {
+		rw.secrets = append(rw.secrets, []byte(s))
+	}
+	return rw
+}
+
+func (rw redactWriter) Write(p []byte) (int, error) {
+	for _, s := range rw.secrets {
+		if bytes.Contains(p, s) {
+			if _, err := io.WriteString(rw.w, rw.r.Redact(string(p))); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return rw.w.Write(p)
+}
+
+// redactedError is an error whose text has the configuration's secrets
+// masked; errors.Is and As still see the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }

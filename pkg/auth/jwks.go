@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -45,7 +46,7 @@ func newJWKS(ctx context.Context, c Config) (keyfunc.Keyfunc, context.CancelFunc
 	}
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("auth: fetch JWKS %s: %w", c.JWKSURL, err)
+		return nil, nil, fmt.Errorf("auth: fetch JWKS %s: %w", redactURL(c.JWKSURL), err)
 	}
 	return kf, cancel, nil
 }
@@ -107,4 +108,13 @@ func jwkFor(j jwkset.JWK, alg string) (any, bool) {
 		return k, ok && ec.Curve == elliptic.P256()
 	}
 	return nil, false
+}
+
+// redactURL is u without the password of its userinfo, for errors.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
 }
