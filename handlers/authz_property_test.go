@@ -32,7 +32,7 @@ var (
 	authzPartnerless = flag.Bool("authz.partnerless", true, "let TestAuthzProperty create a tenant's first session without partner_id")
 )
 
-// kind is a class of caller of the SPEC §3 table. The tests decide it from
+// kind is a class of caller of the reach table (docs/auth.md). The tests decide it from
 // the claims they mint, independently of pkg/auth, so that a mistake there
 // cannot hide itself.
 type kind int
@@ -50,7 +50,7 @@ var kindNames = [...]string{"user", "super_admin", "partner_admin", "tenant_admi
 
 func (k kind) String() string { return kindNames[k] }
 
-// who is a caller as the SPEC §3 table sees it.
+// who is a caller as the reach table (docs/auth.md) sees it.
 type who struct {
 	kind                      kind
 	sub, tenant, partner, sid string
@@ -156,7 +156,7 @@ func (s *azSession) matches(user, tenant, partner string) bool {
 	return (user == "" || s.user == user) && (tenant == "" || s.tenant == tenant) && (partner == "" || s.partner == partner)
 }
 
-// sessionKey is the session hash redisstore writes (SPEC §7 schema).
+// sessionKey is the session hash redisstore writes (the key layout, docs/architecture.md).
 func sessionKey(tenant, id string) string { return "s:{" + tenant + "}:" + id }
 
 // digestScript returns, per key, a digest of its value and absolute expiry,
@@ -249,7 +249,7 @@ func (w *azWorld) mustAdd(tb testing.TB, t, u string) {
 
 // created records a create in tenant t and returns the new session's
 // partner: the tenant's, once a create has named it. The sessions of the
-// tenant created before then belong to that partner from now on (SPEC §3:
+// tenant created before then belong to that partner from now on (the reach rules, docs/auth.md:
 // a tenant's partner is known from the sessions written for it).
 func (w *azWorld) created(t string, named bool) string {
 	if named && !w.known[t] {
@@ -400,7 +400,7 @@ func (w *azWorld) callerFor(ep int) auth.MintOptions {
 
 func (w *azWorld) pick3i(a, b, c int) int { return []int{a, b, c}[w.rng.IntN(3)] }
 
-// caller returns a caller of the given case: every kind of the SPEC §3
+// caller returns a caller of the given case: every kind of the the reach rules, docs/auth.md
 // table, and odd tokens. Users (and tenant admins with a session) carry the
 // sid of a live or revoked session.
 func (w *azWorld) caller(n int) auth.MintOptions {
@@ -823,7 +823,7 @@ type azStats struct {
 // TestAuthzProperty sends thousands of random (caller, endpoint, target)
 // triples to the real router on redis-server, with a model of the world
 // kept beside it. After every request it reads every session's digest and
-// checks that no answer names a session outside the caller's reach (SPEC §3,
+// checks that no answer names a session outside the caller's reach (the reach rules, docs/auth.md,
 // computed from the model, not by pkg/auth), that exactly the sessions the
 // model predicts were revoked (never one out of reach), that nothing else
 // changed, and that statuses, lists and counts are what the model says.

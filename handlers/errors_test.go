@@ -137,7 +137,7 @@ func TestAccessLog(t *testing.T) {
 }
 
 // TestRouterDefaults builds the router with a zero DeviceOf and MaxLifetime:
-// creating a session must still work (device "unknown", SPEC's 720h bound).
+// creating a session must still work (device "unknown", the default 720h bound).
 func TestRouterDefaults(t *testing.T) {
 	e := newEnvWith(t, backends[0].client(t), envConfig{bare: true})
 	tok := e.token(t, serviceWrite)

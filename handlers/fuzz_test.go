@@ -25,7 +25,7 @@ import (
 
 // The fuzz targets drive the real router on redis-server with the world
 // fixture (seedWorld) and check each answer against an oracle written from
-// SPEC §3–§5, independently of the handlers' own parsers:
+// the rules of docs/auth.md and docs/api.md, independently of the handlers' own parsers:
 //
 //   - no 5xx (a panic is a 500: the router recovers), and only the statuses
 //     the endpoint may answer;
@@ -162,7 +162,7 @@ func checkChange(t *testing.T, r response, changed bool) {
 	}
 }
 
-// Identifier syntax of SPEC §4 (session ids) and pkg/session's documented
+// Identifier syntax of the wire format, docs/api.md (session ids) and pkg/session's documented
 // rules (tenant, partner and user ids).
 var (
 	sessionIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -555,7 +555,7 @@ func ip(s string) bool {
 	return err == nil
 }
 
-// validCreate is the oracle of POST /api/v1/internal/sessions (SPEC §6).
+// validCreate is the oracle of POST /api/v1/internal/sessions (the internal API, docs/api.md).
 func validCreate(raw []byte, now time.Time, maxLife time.Duration) bool {
 	m, ok := object(raw, false)
 	if !ok {

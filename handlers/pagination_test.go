@@ -138,7 +138,7 @@ func TestPaginationTies(t *testing.T) {
 // TestCrossTenantTieOrderByID fails while the cross-tenant views
 // (ix:{g}, ix:{p:P}) break expiry ties by their member "T/sid", that is by
 // tenant first, whereas session.Store.List promises "expiry descending, then
-// id descending" (SPEC §4: "then id") and the per-tenant and per-user lists
+// id descending" (the wire format: "then id") and the per-tenant and per-user lists
 // keep it: sessions a (tenant T2) and b (tenant T1) with one expiry list as
 // [b a] for ?user_id=u1 but [a b] unfiltered or by partner.
 func TestCrossTenantTieOrderByID(t *testing.T) {

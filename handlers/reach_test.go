@@ -11,7 +11,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/auth"
 )
 
-// callers are the columns of the reach matrix (SPEC §3), in this order.
+// callers are the columns of the reach matrix (the reach rules, docs/auth.md), in this order.
 var callers = []struct {
 	name string
 	opts auth.MintOptions
@@ -195,7 +195,7 @@ func TestReachMissingClaims(t *testing.T) {
 
 // TestReachAdoptedSessions: a tenant's sessions created without partner_id
 // before any create named its partner become that partner's when one does
-// (SPEC §3), on every endpoint its partner admin uses, as on the tenant
+// (the reach rules, docs/auth.md), on every endpoint its partner admin uses, as on the tenant
 // endpoints. Tenant TA: a-1 (u1) and a-2 (u2, mobile) without partner, then
 // a-3 (u1) with partner P1.
 func TestReachAdoptedSessions(t *testing.T) {

@@ -273,7 +273,7 @@ func mustClosedAddr(tb testing.TB) string {
 	return addr
 }
 
-// Callers of the reach rules (SPEC §3). Tenants T1 and T2 belong to partner
+// Callers of the reach rules (the reach rules, docs/auth.md). Tenants T1 and T2 belong to partner
 // P1, tenant T3 to partner P2 (see seedWorld).
 var (
 	superAdmin    = auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin}

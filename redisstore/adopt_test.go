@@ -34,7 +34,7 @@ func (h *failZScan) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 }
 
 // TestAdoptPartnerlessSessions: a tenant's sessions written without a
-// partner become the partner's when a later create names one (SPEC §3): in
+// partner become the partner's when a later create names one (the reach rules, docs/auth.md): in
 // its view, with the partner in Get and List, counted and revoked with it.
 // After a crash before the adoption, the sweep finishes it.
 func TestAdoptPartnerlessSessions(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 // TestSweepPrunesUserIndexes: once every session of a user has expired, the
 // sweep deletes the user's index and drops the user from ix users; users
-// with a live session keep it (SPEC §7: expired members are pruned by score
+// with a live session keep it (the data model: expired members are pruned by score
 // by the sweep).
 func TestSweepPrunesUserIndexes(t *testing.T) {
 	type user struct {

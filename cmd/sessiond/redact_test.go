@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/sessiond/sessiond/pkg/config"
 )
 
@@ -85,5 +87,29 @@ func TestRedactor(t *testing.T) {
 	want := "a *** b *** c *** d *** e *** f *** g"
 	if got := cfg.Redact(in); got != want {
 		t.Errorf("Redact: got %q, want %q", got, want)
+	}
+}
+
+// TestLogsEscapeStoredText: stored strings reach the logs only as fields,
+// and both log formats escape their control characters: a user agent
+// cannot forge a log line or reach a terminal that tails the logs raw.
+func TestLogsEscapeStoredText(t *testing.T) {
+	for _, format := range []string{"json", "console"} {
+		t.Run(format, func(t *testing.T) {
+			logs := &syncBuffer{}
+			old := logOutput
+			logOutput = logs
+			t.Cleanup(func() { logOutput = old })
+			log, err := newLogger(config.Config{LogLevel: "info", LogFormat: format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			log.Info("request", zap.String("user_agent", "Mozilla\x1b]0;owned\x07\r\n{\"level\":\"error\"}"))
+			_ = log.Sync()
+			out := strings.TrimSuffix(logs.String(), "\n")
+			if strings.ContainsAny(out, "\x1b\x07\r\n") {
+				t.Errorf("a %s log line holds raw control characters: %q", format, out)
+			}
+		})
 	}
 }

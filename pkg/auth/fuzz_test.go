@@ -25,7 +25,7 @@ import (
 // signedHS256 reports whether raw is a compact JWS whose header names HS256,
 // whose signature is the HMAC-SHA256 of its signing input under secret
 // (base64url without padding, canonical), and whose exp is a number not yet
-// past (with the default leeway): what SPEC §3 requires of an accepted
+// past (with the default leeway): what the reach rules, docs/auth.md requires of an accepted
 // HS256 token, checked with the standard library alone.
 func signedHS256(raw string, secret []byte, now time.Time) error {
 	parts := strings.Split(raw, ".")

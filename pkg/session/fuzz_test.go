@@ -9,7 +9,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
-// The documented syntax of each identifier (SPEC §4 for session ids, the
+// The documented syntax of each identifier (the wire format, docs/api.md for session ids, the
 // validators' doc comments for the others), as regular expressions.
 var (
 	sessionIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
