@@ -4,20 +4,25 @@ GO ?= go
 BIN ?= sessiond
 IMAGE ?= sessiond:dev
 
-.PHONY: test fuzz-smoke check-tools vet run build fmt fmt-check docker-build compose-config clean
+.PHONY: test fuzz-smoke openapi-lint check-tools vet run build fmt fmt-check docker-build compose-config clean
 
-## test: vet and run every test with the race detector against a real redis-server,
+## test: lint the OpenAPI document, vet and run every test with the race detector against a real redis-server,
 ## then the store and endpoint suites again on a real Redis Cluster and Sentinel set,
 ## then every fuzz target briefly (FUZZ_SECONDS each; new failing inputs are printed
 ## and kept in FUZZ_KEEP_DIR and in the package's testdata/fuzz).
 ## The storage tests are never skipped: a missing redis-server fails here, loudly.
 FUZZ_SECONDS ?= 10
 FUZZ_KEEP_DIR ?= $(CURDIR)/fuzz-findings
-test: check-tools
+test: check-tools openapi-lint
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 ./...
 	SESSIOND_TEST_TOPOLOGIES=cluster,sentinel $(GO) test -race -count=1 -p 1 ./redisstore ./handlers ./internal/testtopology
 	$(MAKE) fuzz-smoke
+
+## openapi-lint: Redocly CLI's recommended rules on handlers/openapi.yaml
+## (redocly.yaml); any error or warning fails.
+openapi-lint:
+	bash scripts/openapi-lint.sh
 
 ## fuzz-smoke: run each fuzz target for FUZZ_SECONDS (scripts/fuzz.sh); fails on a new finding.
 fuzz-smoke:
@@ -42,6 +47,10 @@ check-tools:
 	    echo "Install it:  sudo apt-get install -y $${tool##*:}   # Debian/Ubuntu" >&2; \
 	    exit 1; }; \
 	done
+	@command -v npx >/dev/null 2>&1 || { \
+	  echo "error: npx is not installed; the OpenAPI lint (make openapi-lint) runs Redocly CLI from npm." >&2; \
+	  echo "Install Node.js >= 20.19 with npm:  sudo apt-get install -y nodejs npm   # Debian/Ubuntu" >&2; \
+	  exit 1; }
 	@command -v $(GO) >/dev/null 2>&1 || { \
 	  echo "error: $(GO) is not on PATH; install Go 1.26 (https://go.dev/dl/) or add /usr/local/go/bin to PATH." >&2; \
 	  exit 1; }

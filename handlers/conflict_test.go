@@ -49,10 +49,10 @@ var partnerMismatch = sess{"id": "new", "user_id": "u9", "tenant_id": "T1", "par
 
 // TestPartnerMismatchChangesNothing fails while
 // redisstore.Store.Create writes the user-tenants set ut:{u:U}, the
-// partner-tenants set pt:{p:P} and the tenants zset tn:{g} before create.lua
+// partner-tenants set pt:{p:P} and the tenants zset tn:{#g} before create.lua
 // finds that the tenant belongs to another partner: the refused create
 // (409) still records tenant T1 under partner P2 and user u9, and raises
-// T1's score in tn:{g}. Bad input changes nothing in Redis.
+// T1's score in tn:{#g}. Bad input changes nothing in Redis.
 func TestPartnerMismatchChangesNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)

@@ -26,6 +26,9 @@ type call struct {
 	body         any
 	header       map[string]string
 	want         int
+	// docMethod, when set, is the method of the documented operation the
+	// answer belongs to: a 405 is documented on the path's GET operation.
+	docMethod string
 }
 
 func as(o auth.MintOptions) *auth.MintOptions { return &o }
@@ -76,7 +79,7 @@ func (s *conformance) do(t *testing.T, c call) {
 		t.Errorf("%s %s: status: got %d, want %d; body: %s", c.method, c.path, resp.Code, c.want, resp.Body)
 		return
 	}
-	s.v.validate(t, exchange{method: c.method, path: c.path, header: hdr, body: raw, resp: resp})
+	s.v.validate(t, exchange{method: c.method, docMethod: c.docMethod, path: c.path, header: hdr, body: raw, resp: resp})
 }
 
 // verifyMethods are the methods forward-auth answers.
@@ -199,6 +202,10 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: "/metrics", want: 200},
 		{method: "GET", path: "/openapi.json", want: 200},
 		{method: "GET", path: "/docs", want: 200},
+	}
+	// Another method on an operations route is 405, documented on its GET.
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"} {
+		calls = append(calls, call{method: "DELETE", docMethod: "GET", path: path, want: http.StatusMethodNotAllowed})
 	}
 	// Forward-auth, every method on both paths: alive, no token, a token
 	// whose session does not exist, a bad token.

@@ -131,6 +131,7 @@ func newDocValidator(tb testing.TB, doc *openapi3.T) *docValidator {
 // exchange is one request the router served and what it answered.
 type exchange struct {
 	method, path string
+	docMethod    string // the documented operation's method, when not method
 	header       http.Header
 	body         []byte
 	resp         response
@@ -148,6 +149,9 @@ func (v *docValidator) validate(tb testing.TB, x exchange) {
 	hr := httptest.NewRequest(x.method, x.path, bytes.NewReader(x.body))
 	for k, vs := range x.header {
 		hr.Header[k] = vs
+	}
+	if x.docMethod != "" {
+		hr.Method = x.docMethod
 	}
 	route, params, err := v.router.FindRoute(hr)
 	if err != nil {
@@ -186,7 +190,7 @@ func (v *docValidator) validate(tb testing.TB, x exchange) {
 			x.method, x.path, x.resp.Code, err, x.resp.Header, x.resp.Body)
 		return
 	}
-	key := strings.ToUpper(x.method) + " " + route.Path
+	key := strings.ToUpper(hr.Method) + " " + route.Path
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.responses++

@@ -136,7 +136,7 @@ func TestPaginationTies(t *testing.T) {
 }
 
 // TestCrossTenantTieOrderByID fails while the cross-tenant views
-// (ix:{g}, ix:{p:P}) break expiry ties by their member "T/sid", that is by
+// (ix:{#g}, ix:{p:P}) break expiry ties by their member "T/sid", that is by
 // tenant first, whereas session.Store.List promises "expiry descending, then
 // id descending" (the wire format: "then id") and the per-tenant and per-user lists
 // keep it: sessions a (tenant T2) and b (tenant T1) with one expiry list as
