@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/pkg/session"
@@ -43,7 +44,7 @@ type Deps struct {
 }
 
 // DefaultMaxLifetime is SESSIOND_MAX_SESSION_LIFETIME's default.
-const DefaultMaxLifetime = 720 * time.Hour
+const DefaultMaxLifetime = config.DefaultMaxSessionLifetime
 
 // api holds the dependencies the route handlers share.
 type api struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/sessiond/sessiond/pkg/config"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,7 +45,7 @@ type ConnectOptions struct {
 // the first command does, and /readyz reports whether Redis answers.
 func Connect(o ConnectOptions) (redis.UniversalClient, error) {
 	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Second
+		o.Timeout = config.DefaultRedisTimeout
 	}
 	var tlsCfg *tls.Config
 	if o.TLS {

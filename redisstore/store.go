@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -24,17 +25,19 @@ var _ session.Store = (*Store)(nil)
 
 // Options tune a Store. Zero values take the defaults.
 type Options struct {
-	// RevokeBatch bounds the sessions one revocation script touches (default 1000).
+	// RevokeBatch bounds the sessions one revocation script touches
+	// (config.DefaultRevokeBatch).
 	RevokeBatch int
 	// WaitReplicas, when positive, makes revocations wait for that many
 	// replicas to acknowledge (WAIT) for at most WaitTimeout.
 	WaitReplicas int
 	WaitTimeout  time.Duration
 	// EventRetention is about how many revocation events the stream keeps
-	// (default 100000).
+	// (config.DefaultEventRetention).
 	EventRetention int64
 	// SweepLock is how long a sweep of a tenant keeps other instances from
-	// sweeping it again (default 30s; set it a little below the interval).
+	// sweeping it again (config.DefaultSweepLock of the default interval;
+	// set it a little below the interval).
 	SweepLock time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -56,17 +59,17 @@ type Store struct {
 func New(rdb redis.UniversalClient, o Options) *Store {
 	s := &Store{rdb: rdb, batch: o.RevokeBatch, wait: o.WaitReplicas, waitT: o.WaitTimeout, now: o.Now, retention: o.EventRetention}
 	if s.retention <= 0 {
-		s.retention = 100000
+		s.retention = config.DefaultEventRetention
 	}
 	s.lockTTL = o.SweepLock
 	if s.lockTTL <= 0 {
-		s.lockTTL = 30 * time.Second
+		s.lockTTL = config.DefaultSweepLock(config.DefaultSweepInterval)
 	}
 	if s.batch <= 0 {
-		s.batch = 1000
+		s.batch = config.DefaultRevokeBatch
 	}
 	if s.waitT <= 0 {
-		s.waitT = 500 * time.Millisecond
+		s.waitT = config.DefaultRedisWaitTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now

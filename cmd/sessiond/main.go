@@ -132,7 +132,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		EventRetention: int64(cfg.EventRetention),
 		// Each tenant is swept by one instance per interval, whatever the count.
-		SweepLock: cfg.SweepInterval * 4 / 5,
+		SweepLock: config.DefaultSweepLock(cfg.SweepInterval),
 	})
 	// Data an older version kept under the legacy key names moves now (the
 	// sweep also moves what an older instance still writes there).

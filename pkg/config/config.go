@@ -110,21 +110,41 @@ type Config struct {
 	PprofAddr string
 }
 
+// The defaults of an empty environment. They are the only copy: the store's
+// and the router's own fallbacks for a zero option use them too.
+const (
+	DefaultAddr               = ":8080"
+	DefaultRedisTimeout       = 2 * time.Second
+	DefaultRedisWaitTimeout   = 500 * time.Millisecond
+	DefaultLogLevel           = "info"
+	DefaultLogFormat          = "json"
+	DefaultMaxSessionLifetime = 720 * time.Hour
+	DefaultSweepInterval      = time.Minute
+	DefaultRevokeBatch        = 1000
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultEventRetention     = 100000
+)
+
+// DefaultSweepLock is how long one instance's sweep of a tenant keeps the
+// others off it: a little below the sweep interval, so that each tenant is
+// swept once per interval whatever the number of instances.
+func DefaultSweepLock(interval time.Duration) time.Duration { return interval * 4 / 5 }
+
 // Default returns the configuration of an empty environment: the
 // all-in-memory dev setup.
 func Default() Config {
 	return Config{
-		Addr:               ":8080",
+		Addr:               DefaultAddr,
 		RedisMode:          ModeStandalone,
-		RedisTimeout:       2 * time.Second,
-		RedisWaitTimeout:   500 * time.Millisecond,
-		LogLevel:           "info",
-		LogFormat:          "json",
-		MaxSessionLifetime: 720 * time.Hour,
-		SweepInterval:      time.Minute,
-		RevokeBatch:        1000,
-		ShutdownTimeout:    15 * time.Second,
-		EventRetention:     100000,
+		RedisTimeout:       DefaultRedisTimeout,
+		RedisWaitTimeout:   DefaultRedisWaitTimeout,
+		LogLevel:           DefaultLogLevel,
+		LogFormat:          DefaultLogFormat,
+		MaxSessionLifetime: DefaultMaxSessionLifetime,
+		SweepInterval:      DefaultSweepInterval,
+		RevokeBatch:        DefaultRevokeBatch,
+		ShutdownTimeout:    DefaultShutdownTimeout,
+		EventRetention:     DefaultEventRetention,
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/session"
@@ -56,16 +55,7 @@ func (a *api) internalCreate(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if s.ID == "" {
-		s.ID = uuid.Must(uuid.NewV7()).String()
-	}
-	if s.DeviceType == "" {
-		s.DeviceType = a.DeviceOf(s.UserAgent)
-	}
-	s.ExpiresAt = s.AbsoluteExpiresAt
-	if s.IdleTimeout > 0 {
-		s.ExpiresAt = minTime(s.AbsoluteExpiresAt, now.Add(s.IdleTimeout))
-	}
+	s.Start(now, a.DeviceOf)
 	c.Set(keyTenant, s.TenantID)
 	if err := a.Store.Create(c, &s); err != nil {
 		fail(c, err)
@@ -205,11 +195,4 @@ func (a *api) internalActivity(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
