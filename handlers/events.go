@@ -15,17 +15,6 @@ import (
 // eventBatch bounds the events read from the log per round.
 const eventBatch = 500
 
-type eventData struct {
-	Type      string   `json:"type"`
-	SessionID string   `json:"session_id"`
-	UserID    string   `json:"user_id"`
-	TenantID  string   `json:"tenant_id"`
-	PartnerID nullable `json:"partner_id"`
-	RevokedAt wireTime `json:"revoked_at"`
-	Reason    string   `json:"reason"`
-	Actor     string   `json:"actor"`
-}
-
 // events: GET /api/v1/internal/sessions/events, the revocation stream as
 // Server-Sent Events. The event id is the stream id; a follower resumes with
 // Last-Event-ID (or ?last_event_id=) and misses nothing within retention.
@@ -111,10 +100,7 @@ func (a *api) events(c *gin.Context) {
 }
 
 func writeEvent(w gin.ResponseWriter, e session.Event) {
-	data, _ := json.Marshal(eventData{
-		Type: e.Type, SessionID: e.SessionID, UserID: e.UserID, TenantID: e.TenantID,
-		PartnerID: nullable(e.PartnerID), RevokedAt: wireTime(e.RevokedAt), Reason: e.Reason, Actor: e.Actor,
-	})
+	data, _ := json.Marshal(toEvent(e))
 	_, _ = w.WriteString("id: " + e.ID + "\nevent: " + e.Type + "\ndata: ")
 	_, _ = w.Write(data)
 	_, _ = w.WriteString("\n\n")

@@ -99,11 +99,10 @@ func (a *app) listAll(ctx context.Context, f client.AdminFilter, perPage int) er
 // writeList prints list items: an array of the API's items, or a table.
 func (a *app) writeList(items []client.SessionListItem, tenant string) error {
 	if a.json() {
-		out := make([]wireListItem, len(items))
-		for i, s := range items {
-			out[i] = toWireListItem(s)
+		if items == nil {
+			items = []client.SessionListItem{}
 		}
-		return writeJSON(a.out, out)
+		return writeJSON(a.out, items)
 	}
 	t := newSessionTable(a.out, tenant)
 	for _, s := range items {
@@ -126,7 +125,7 @@ func (a *app) bindGet(fs *flag.FlagSet) func(context.Context, []string) error {
 			return err
 		}
 		if a.json() {
-			return writeJSON(a.out, toWireSession(s))
+			return writeJSON(a.out, s)
 		}
 		return writeSession(a.out, s)
 	}
@@ -271,7 +270,7 @@ func (a *app) bindStats(fs *flag.FlagSet) func(context.Context, []string) error 
 			return err
 		}
 		if a.json() {
-			return writeJSON(a.out, toWireStats(st))
+			return writeJSON(a.out, st)
 		}
 		return writeStats(a.out, st)
 	}

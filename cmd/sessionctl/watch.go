@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sessiond/sessiond/pkg/wire"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -144,14 +145,14 @@ func (a *app) printEvent(ev client.Event) error {
 	switch ev.Type {
 	case client.EventSessionRevoked:
 		_, err = fmt.Fprintf(a.out, "%s %s session=%s user=%s tenant=%s partner=%s reason=%s actor=%s id=%s\n",
-			ev.RevokedAt.UTC().Format(wireTimeFormat), ev.Type, cell(ev.SessionID), cell(ev.UserID), cell(ev.TenantID),
+			ev.RevokedAt.UTC().Format(wire.TimeFormat), ev.Type, cell(ev.SessionID), cell(ev.UserID), cell(ev.TenantID),
 			cell(ev.PartnerID), cell(ev.Reason), cell(ev.Actor), cell(ev.ID))
 	case client.EventStreamReset:
 		_, err = fmt.Fprintf(a.out, "%s %s events after the resume point were lost to retention\n",
-			time.Now().UTC().Format(wireTimeFormat), cell(ev.Type))
+			time.Now().UTC().Format(wire.TimeFormat), cell(ev.Type))
 	default:
 		_, err = fmt.Fprintf(a.out, "%s %s id=%s data=%s\n",
-			time.Now().UTC().Format(wireTimeFormat), cell(ev.Type), cell(ev.ID), cell(string(ev.Data)))
+			time.Now().UTC().Format(wire.TimeFormat), cell(ev.Type), cell(ev.ID), cell(string(ev.Data)))
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sessiond/sessiond/pkg/wire"
 	"mime"
 	"net/http"
 	"time"
@@ -237,16 +238,7 @@ func (p *sseParser) dispatch() (Event, bool, error) {
 	case "error":
 		return ev, true, nil
 	}
-	var d struct {
-		Type      string    `json:"type"`
-		SessionID string    `json:"session_id"`
-		UserID    string    `json:"user_id"`
-		TenantID  string    `json:"tenant_id"`
-		PartnerID string    `json:"partner_id"`
-		RevokedAt time.Time `json:"revoked_at"`
-		Reason    string    `json:"reason"`
-		Actor     string    `json:"actor"`
-	}
+	var d wire.Event
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
 		if ev.Type == EventSessionRevoked {
 			// A revocation the client cannot read must not pass unnoticed.

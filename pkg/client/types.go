@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/sessiond/sessiond/pkg/wire"
 )
 
 // Wire types. A null string of the wire format is "" here and a null time is
@@ -17,58 +19,24 @@ type Identity struct {
 	PartnerID string // "" when the session has no partner
 }
 
-// SSOApp is an application accessed in a session.
-type SSOApp struct {
-	ApplicationID   string    `json:"application_id"`
-	ApplicationName string    `json:"application_name"`
-	AccessedAt      time.Time `json:"accessed_at"`
-}
-
-// Session is a session in detail (the wire's SessionResponse).
-type Session struct {
-	ID              string    `json:"id"`
-	UserID          string    `json:"user_id"`
-	UserEmail       string    `json:"user_email"`
-	UserDisplayName string    `json:"user_display_name"`
-	IPAddress       string    `json:"ip_address"`
-	UserAgent       string    `json:"user_agent"`
-	DeviceType      string    `json:"device_type"`
-	Location        string    `json:"location"`
-	IsCurrent       bool      `json:"is_current"`
-	CreatedAt       time.Time `json:"created_at"`
-	LastActivityAt  time.Time `json:"last_activity_at"`
-	ExpiresAt       time.Time `json:"expires_at"`
-	SSOApps         []SSOApp  `json:"sso_apps"`
-}
-
-// SessionListItem is a session as lists show it.
-type SessionListItem struct {
-	ID             string    `json:"id"`
-	UserID         string    `json:"user_id"`
-	UserEmail      string    `json:"user_email"`
-	IPAddress      string    `json:"ip_address"`
-	UserAgent      string    `json:"user_agent"`
-	DeviceType     string    `json:"device_type"`
-	IsCurrent      bool      `json:"is_current"`
-	CreatedAt      time.Time `json:"created_at"`
-	LastActivityAt time.Time `json:"last_activity_at"`
-	ExpiresAt      time.Time `json:"expires_at"`
-	AppCount       int       `json:"app_count"`
-}
-
-// Pagination describes one page of a list.
-type Pagination struct {
-	Page       int   `json:"page"`
-	PerPage    int   `json:"per_page"`
-	TotalItems int64 `json:"total_items"`
-	TotalPages int64 `json:"total_pages"`
-}
-
-// Meta is the metadata of every answer.
-type Meta struct {
-	RequestID string    `json:"request_id"`
-	Timestamp time.Time `json:"timestamp"`
-}
+// The API's response types are pkg/wire's, the one definition of the
+// format the server writes: these are aliases.
+type (
+	// SSOApp is an application accessed in a session.
+	SSOApp = wire.SSOApp
+	// Session is a session in detail (the wire's SessionResponse).
+	Session = wire.Session
+	// SessionListItem is a session as lists show it.
+	SessionListItem = wire.SessionListItem
+	// Pagination describes one page of a list.
+	Pagination = wire.Pagination
+	// Meta is the metadata of every answer.
+	Meta = wire.Meta
+	// RevokeResult says which sessions a revocation ended.
+	RevokeResult = wire.RevokeResult
+	// Stats are a tenant's session figures.
+	Stats = wire.Stats
+)
 
 // SessionPage is one page of sessions.
 type SessionPage struct {
@@ -117,23 +85,6 @@ type SessionRevokeRequest struct {
 	// ExceptCurrent keeps the caller's own session on RevokeAll; nil means
 	// the server's default, true.
 	ExceptCurrent *bool `json:"except_current,omitempty"`
-}
-
-// RevokeResult says which sessions a revocation ended.
-type RevokeResult struct {
-	RevokedCount int      `json:"revoked_count"`
-	SessionIDs   []string `json:"session_ids"`
-}
-
-// Stats are a tenant's session figures.
-type Stats struct {
-	TenantID               string           `json:"tenant_id"`
-	ActiveSessions         int64            `json:"active_sessions"`
-	ActiveUsers            int64            `json:"active_users"`
-	SessionsByDeviceType   map[string]int64 `json:"sessions_by_device_type"`
-	SessionsCreatedLast24h int64            `json:"sessions_created_last_24h"`
-	SessionsRevokedLast24h int64            `json:"sessions_revoked_last_24h"`
-	GeneratedAt            time.Time        `json:"generated_at"`
 }
 
 // CreateSessionRequest is the body of POST /api/v1/internal/sessions. Give
@@ -205,8 +156,4 @@ type Activity struct {
 func Bool(b bool) *bool { return &b }
 
 // envelope is {data, pagination?, meta}.
-type envelope[T any] struct {
-	Data       T           `json:"data"`
-	Pagination *Pagination `json:"pagination"`
-	Meta       Meta        `json:"meta"`
-}
+type envelope[T any] = wire.Envelope[T]
