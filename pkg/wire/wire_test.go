@@ -50,7 +50,7 @@ func TestRoundTrip(t *testing.T) {
 			RevokedAt: at, Reason: "admin_revoke", Actor: "root",
 		},
 		"Envelope": wire.Envelope[wire.RevokeResult]{
-			Data: wire.RevokeResult{RevokedCount: 1, SessionIDs: []string{"s1"}},
+			Data:       wire.RevokeResult{RevokedCount: 1, SessionIDs: []string{"s1"}},
 			Pagination: &wire.Pagination{Page: 2, PerPage: 20, TotalItems: 41, TotalPages: 3},
 			Meta:       wire.Meta{RequestID: "r1", Timestamp: at},
 		},
