@@ -2,18 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
+	"github.com/sessiond/sessiond/internal/testproc"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -72,10 +69,8 @@ func nginxPath(t *testing.T) string {
 
 // nginx is a running nginx master process.
 type nginx struct {
-	URL    string
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan struct{}
+	URL  string
+	proc *testproc.Proc
 }
 
 // startNginx runs the shipped snippet in a real nginx, in front of appAddr,
@@ -83,31 +78,31 @@ type nginx struct {
 func startNginx(t *testing.T, sessiondAddr, appAddr string) *nginx {
 	t.Helper()
 	bin := nginxPath(t)
-	const attempts = 5
-	for i := 1; ; i++ {
-		n, err := launchNginx(t, bin, sessiondAddr, appAddr)
-		if err == nil {
-			return n
-		}
-		if !errors.Is(err, errPortTaken) || i == attempts {
-			t.Fatalf("%v", err)
-		}
+	p, err := testproc.Retry(1, 5, func(ports []int) (testproc.Spec, error) {
+		return nginxSpec(t, bin, sessiondAddr, appAddr, testproc.Addr(ports[0]))
+	})
+	if err != nil {
+		t.Fatalf("%v", err)
 	}
+	n := &nginx{URL: "http://" + p.Addr, proc: p}
+	t.Cleanup(func() {
+		// The master reaps its workers before it exits.
+		_ = p.Stop(5 * time.Second)
+		if t.Failed() {
+			t.Logf("nginx output:\n%s", p.Output())
+		}
+	})
+	return n
 }
 
-var errPortTaken = errors.New("port taken")
-
-func launchNginx(t *testing.T, bin, sessiondAddr, appAddr string) (*nginx, error) {
+// nginxSpec writes the configuration of an nginx listening on listen into a
+// directory of its own, and says how to start it.
+func nginxSpec(t *testing.T, bin, sessiondAddr, appAddr, listen string) (testproc.Spec, error) {
 	t.Helper()
 	dir := t.TempDir()
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	site := filepath.Join(dir, "sessiond.conf")
 	if err := os.WriteFile(site, []byte(renderNginxConf(t, sessiondAddr, appAddr, listen)), 0o644); err != nil {
-		return nil, err
+		return testproc.Spec{}, err
 	}
 	// The main file stands for the distribution's nginx.conf: it includes
 	// the snippet in the http context and keeps every path inside dir.
@@ -124,7 +119,7 @@ http {
 `, dir, site)
 	mainPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(mainPath, []byte(main), 0o644); err != nil {
-		return nil, err
+		return testproc.Spec{}, err
 	}
 	global := fmt.Sprintf("daemon off; master_process on; worker_processes 2; pid %s/nginx.pid; error_log stderr notice;", dir)
 	if os.Geteuid() == 0 {
@@ -132,69 +127,10 @@ http {
 		// test's private temporary directory.
 		global += " user root;"
 	}
-	n := &nginx{
-		URL:    "http://" + listen,
-		cmd:    exec.Command(bin, "-p", dir+"/", "-c", mainPath, "-e", "stderr", "-g", global),
-		out:    &syncBuffer{},
-		exited: make(chan struct{}),
-	}
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	n.cmd.SysProcAttr = sysProcAttr()
-	n.cmd.WaitDelay = time.Second
-	if err := n.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	go func() {
-		_ = n.cmd.Wait()
-		close(n.exited)
-	}()
-	if err := n.waitReady(listen); err != nil {
-		n.stop()
-		return nil, err
-	}
-	t.Cleanup(func() {
-		n.stop()
-		if t.Failed() {
-			t.Logf("nginx output:\n%s", n.out.String())
-		}
-	})
-	return n, nil
-}
-
-// waitReady waits until nginx accepts connections, or fails with its output.
-func (n *nginx) waitReady(addr string) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-n.exited:
-			out := n.out.String()
-			if strings.Contains(out, "Address already in use") {
-				return fmt.Errorf("nginx on %s: %w", addr, errPortTaken)
-			}
-			return fmt.Errorf("nginx exited before listening on %s; output:\n%s", addr, out)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nginx did not listen on %s within 5s; output:\n%s", addr, n.out.String())
-		}
-	}
-}
-
-// stop ends nginx (SIGTERM to its process group, then SIGKILL) and waits
-// until the master is reaped; the master reaps its workers before it exits.
-func (n *nginx) stop() {
-	pgid := n.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-n.exited
-	}
+	return testproc.Spec{
+		Name: "nginx", Path: bin, Args: []string{"-p", dir + "/", "-c", mainPath, "-e", "stderr", "-g", global},
+		Addr: listen, Ready: testproc.TCPReady,
+	}, nil
 }
 
 // get sends a request through nginx.
@@ -253,37 +189,4 @@ func startApp(t *testing.T) *app {
 	t.Cleanup(srv.Close)
 	a.URL, a.Addr = srv.URL, srv.Listener.Addr().String()
 	return a
-}
-
-// freePort asks the kernel for a free loopback port. Another process may take
-// it before the caller binds it; callers retry on errPortTaken.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects a child's output, bounded to its last 64 KiB.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - 64<<10; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

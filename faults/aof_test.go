@@ -124,7 +124,7 @@ func TestAOFRestart(t *testing.T) {
 	}
 
 	second := startRedisAt(t, first.Port(), append([]string{"--databases", strconv.Itoa(testredis.Databases)}, aof...)...)
-	if out := second.out.String(); !strings.Contains(out, "DB loaded from append only file") {
+	if out := second.Output(); !strings.Contains(out, "DB loaded from append only file") {
 		t.Fatalf("the new redis-server did not load the AOF; output:\n%s", out)
 	}
 	restarted := time.Now()
@@ -143,7 +143,7 @@ func TestAOFRestart(t *testing.T) {
 	if d := cmp.Diff(before, after); d != "" {
 		t.Errorf("API answers changed across the restart (-before +after):\n%s", d)
 	}
-	if d := cmp.Diff(keysBefore, keyspace(t, second.addr)); d != "" {
+	if d := cmp.Diff(keysBefore, keyspace(t, second.Addr())); d != "" {
 		t.Errorf("Redis keyspace changed across the restart (-before +after):\n%s", d)
 	}
 	checkSessions(t, r, "after the restart", live, gone)

@@ -14,18 +14,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/testproc"
 	"github.com/sessiond/sessiond/internal/testredis"
 )
 
-// proc is a child process in its own process group. The kernel kills it
-// should the suite die without stopping it (Pdeathsig), and stop signals the
-// whole group, so nothing the suite starts outlives it.
+// proc is a child process (internal/testproc: its own process group, which
+// the kernel kills should the suite die, and stop signals whole) whose
+// output goes to a log file.
 type proc struct {
 	name string
-	cmd  *exec.Cmd
+	p    *testproc.Proc
 	log  *os.File
-	done chan struct{}
-	err  error
 }
 
 func startProc(name, logPath string, env []string, bin string, args ...string) (*proc, error) {
@@ -33,56 +32,28 @@ func startProc(name, logPath string, env []string, bin string, args ...string) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: log: %w", name, err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p, err := testproc.Start(testproc.Spec{Name: name, Path: bin, Args: args, Env: append(os.Environ(), env...), Output: f})
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: start %s: %w", name, bin, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return &proc{name: name, p: p, log: f}, nil
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *proc) exited() bool { return !p.p.Alive() }
 
 // stop sends SIGTERM to the group, then SIGKILL after grace, and waits.
 func (p *proc) stop(grace time.Duration) {
 	defer p.log.Close()
-	if p.exited() {
-		return
-	}
-	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	_ = syscall.Kill(-pgid, syscall.SIGCONT)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(grace):
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.done
+	_ = p.p.Stop(grace)
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := testproc.FreePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
 }
 
 // redisServer is a redis-server on a loopback port with the memory settings
@@ -136,7 +107,7 @@ func waitFor(ctx context.Context, limit time.Duration, p *proc, ready func() err
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("%s exited (%v) before it was ready", p.name, p.err)
+			return fmt.Errorf("%s exited (%v) before it was ready", p.name, p.p.WaitErr())
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready after %v: %w", p.name, limit, err)
@@ -203,25 +174,26 @@ func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*htt
 	return s, nil
 }
 
-// freeAddrs returns n distinct free loopback host:port addresses (all are
-// held open until each is known, so no two are the same).
+// freeAddrs returns n distinct free loopback host:port addresses.
 func freeAddrs(n int) ([]string, error) {
-	addrs := make([]string, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
+	ports, err := testproc.FreePorts(n)
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([]string, n)
+	for i, port := range ports {
+		addrs[i] = testproc.Addr(port)
 	}
 	return addrs, nil
 }
 
 // cpuTime is the CPU time (user + system) the process has used so far, from
 // /proc/<pid>/stat in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-func (p *proc) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func (p *proc) cpuTime() (time.Duration, error) { return cpuTimeOf(p.p.Pid()) }
+
+// cpuTimeOf is the CPU time of process pid (see cpuTime).
+func cpuTimeOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -229,12 +201,12 @@ func (p *proc) cpuTime() (time.Duration, error) {
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", p.cmd.Process.Pid, len(f))
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", p.cmd.Process.Pid, err)
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

@@ -67,7 +67,7 @@ func TestStartBadArgs(t *testing.T) {
 		s.Stop()
 		t.Fatal("StartMain with a bad directive succeeded, want an error")
 	}
-	if !strings.Contains(err.Error(), "exited before answering PING") || !strings.Contains(err.Error(), "no-such-directive") {
+	if !strings.Contains(err.Error(), "exited before it was ready") || !strings.Contains(err.Error(), "no-such-directive") {
 		t.Errorf("got error %q, want it to say redis-server exited and quote its output", err)
 	}
 }

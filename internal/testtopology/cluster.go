@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sessiond/sessiond/internal/testproc"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -126,7 +127,7 @@ func (c *Cluster) create(cli string) error {
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("testtopology: %s %s: %v; output:\n%s\n%s", cli, strings.Join(args, " "), err, lastBytes(string(out), outputTail), outputs(c.nodes))
+		return fmt.Errorf("testtopology: %s %s: %v; output:\n%s\n%s", cli, strings.Join(args, " "), err, testproc.Last(string(out), outputTail), outputs(c.nodes))
 	}
 	return nil
 }

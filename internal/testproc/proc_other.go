@@ -1,11 +1,11 @@
 //go:build unix && !linux
 
-package faults
+package testproc
 
 import "syscall"
 
-// sysProcAttr puts a redis-server this package starts in its own process
-// group.
+// sysProcAttr puts the process in its own process group, so Stop can signal
+// everything it forked.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
