@@ -55,15 +55,9 @@ func (a *api) adminList(c *gin.Context) {
 
 // adminRevokeAll: POST /api/v1/admin/sessions/revoke-all
 func (a *api) adminRevokeAll(c *gin.Context) {
-	p := principal(c)
-	if err := auth.Admin(p, auth.Write); err != nil {
-		fail(c, err)
-		return
-	}
 	var v ValidationError
-	b, err := readBody(c, &v, true)
-	if err != nil {
-		fail(c, err)
+	p, b, ok := allowedBody(c, func(p auth.Principal) error { return auth.Admin(p, auth.Write) }, &v)
+	if !ok {
 		return
 	}
 	f := session.Filter{

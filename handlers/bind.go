@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -94,6 +95,22 @@ func pathID(c *gin.Context, v *ValidationError, name string, valid func(string) 
 type body struct {
 	fields map[string]json.RawMessage
 	v      *ValidationError
+}
+
+// allowedBody checks the caller with allow, then reads a JSON object body
+// as readBody does; ok is false when it has answered already.
+func allowedBody(c *gin.Context, allow func(auth.Principal) error, v *ValidationError) (auth.Principal, body, bool) {
+	p := principal(c)
+	if err := allow(p); err != nil {
+		fail(c, err)
+		return p, body{}, false
+	}
+	b, err := readBody(c, v, true)
+	if err != nil {
+		fail(c, err)
+		return p, b, false
+	}
+	return p, b, true
 }
 
 // readBody reads and decodes a JSON object body of at most maxBody bytes.

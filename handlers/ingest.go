@@ -22,15 +22,9 @@ const (
 
 // internalCreate: POST /api/v1/internal/sessions
 func (a *api) internalCreate(c *gin.Context) {
-	p := principal(c)
-	if err := auth.Internal(p, "sessions:write"); err != nil {
-		fail(c, err)
-		return
-	}
 	var v ValidationError
-	b, err := readBody(c, &v, true)
-	if err != nil {
-		fail(c, err)
+	_, b, ok := allowedBody(c, func(p auth.Principal) error { return auth.Internal(p, auth.ScopeSessionsWrite) }, &v)
+	if !ok {
 		return
 	}
 	now := a.Now().UTC()

@@ -157,14 +157,8 @@ func (a *api) tenantUserRevoke(c *gin.Context) {
 
 // tenantGet: GET /api/v1/tenants/{tenant_id}/sessions/{session_id}
 func (a *api) tenantGet(c *gin.Context) {
-	var v ValidationError
-	p, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	p, tenantID, id, ok := a.tenantSession(c, auth.Read)
 	if !ok {
-		return
-	}
-	id := pathID(c, &v, "session_id", session.ValidID)
-	if err := v.err(); err != nil {
-		fail(c, err)
 		return
 	}
 	s, err := a.Store.GetInTenant(c, tenantID, id)
@@ -177,15 +171,24 @@ func (a *api) tenantGet(c *gin.Context) {
 
 // tenantRevoke: DELETE /api/v1/tenants/{tenant_id}/sessions/{session_id}
 func (a *api) tenantRevoke(c *gin.Context) {
-	var v ValidationError
-	p, tenantID, ok := a.tenantScope(c, &v, auth.Write)
+	p, tenantID, id, ok := a.tenantSession(c, auth.Write)
 	if !ok {
 		return
 	}
-	id := pathID(c, &v, "session_id", session.ValidID)
+	a.revokeOne(c, p, tenantID, id, "tenant_revoke")
+}
+
+// tenantSession checks the tenant's reach for access and reads the session
+// id of the path; ok is false when it has answered already.
+func (a *api) tenantSession(c *gin.Context, access auth.Access) (p auth.Principal, tenantID, id string, ok bool) {
+	var v ValidationError
+	if p, tenantID, ok = a.tenantScope(c, &v, access); !ok {
+		return p, "", "", false
+	}
+	id = pathID(c, &v, "session_id", session.ValidID)
 	if err := v.err(); err != nil {
 		fail(c, err)
-		return
+		return p, "", "", false
 	}
-	a.revokeOne(c, p, tenantID, id, "tenant_revoke")
+	return p, tenantID, id, true
 }
