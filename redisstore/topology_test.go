@@ -303,8 +303,10 @@ func TestClusterRevokeIsBatched(t *testing.T) {
 	for _, info := range stats {
 		calls += cmdCalls(info, "evalsha") + cmdCalls(info, "eval")
 	}
-	if calls < 4 || calls > 10 {
-		t.Errorf("revoke of 100 sessions in batches of 25 ran %d scripts on the masters, want 4 to 10", calls)
+	// As in TestRevokeIsBatched: per batch the users read, the script and
+	// the events, once the visit; each may count twice when not loaded yet.
+	if calls < 4 || calls > 2*(3*4+1) {
+		t.Errorf("revoke of 100 sessions in batches of 25 ran %d scripts on the masters, want 4 to 26", calls)
 	}
 	if n := checkIndexed(t, rdb, 250); n != 0 {
 		t.Errorf("%d sessions survived", n)

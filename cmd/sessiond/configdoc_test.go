@@ -7,39 +7,115 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// envNames are the environment variables the Go files of dir read, found as
-// the string constants named "SESSIOND_…" or passed to a getenv call.
-func envNames(tb testing.TB, dir string) []string {
+// configDoc is the page that must document every variable the code reads.
+const configDoc = "../../docs/configuration.md"
+
+// configDirs hold the code that reads the environment: pkg/config (the
+// server's configuration, its Env* constants), cmd/sessiond (GOGC) and
+// cmd/sessionctl (its URL and token).
+var configDirs = []string{"../../pkg/config", ".", "../sessionctl"}
+
+var (
+	envName = regexp.MustCompile(`^SESSIOND_[A-Z0-9_]+$`)
+	// docRow is a table row whose first cell names a variable.
+	docRow = regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|")
+)
+
+// parseDir parses the non-test Go files of dir.
+func parseDir(tb testing.TB, dir string) []*ast.File {
 	tb.Helper()
-	fset := token.NewFileSet()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	seen := map[string]bool{}
-	var out []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
+		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			lit, ok := n.(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				return true
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		tb.Fatalf("no Go files in %s: the test no longer finds the code", dir)
+	}
+	return files
+}
+
+// envConstants are pkg/config's exported Env* string constants: the
+// variables config.Load reads.
+func envConstants(tb testing.TB) map[string]string {
+	tb.Helper()
+	out := map[string]string{}
+	for _, f := range parseDir(tb, "../../pkg/config") {
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
 			}
-			v, err := strconv.Unquote(lit.Value)
-			if err == nil && regexp.MustCompile(`^SESSIOND_[A-Z0-9_]+$`).MatchString(v) && !seen[v] {
-				seen[v] = true
-				out = append(out, v)
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !strings.HasPrefix(name.Name, "Env") || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						if v, err := strconv.Unquote(lit.Value); err == nil {
+							out[name.Name] = v
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// envReads are the environment variables the Go files of dir read: every
+// string literal that is a whole SESSIOND_… name (the Env* constants,
+// sessionctl's getenv arguments), and every literal passed to a getenv,
+// os.Getenv or os.LookupEnv call (GOGC).
+func envReads(tb testing.TB, dir string) map[string]bool {
+	tb.Helper()
+	out := map[string]bool{}
+	literal := func(e ast.Expr) (string, bool) {
+		lit, ok := e.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return "", false
+		}
+		v, err := strconv.Unquote(lit.Value)
+		return v, err == nil
+	}
+	for _, f := range parseDir(tb, dir) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BasicLit:
+				if v, ok := literal(n); ok && envName.MatchString(v) {
+					out[v] = true
+				}
+			case *ast.CallExpr:
+				var fn string
+				switch f := n.Fun.(type) {
+				case *ast.Ident:
+					fn = f.Name
+				case *ast.SelectorExpr:
+					fn = f.Sel.Name
+				}
+				if l := strings.ToLower(fn); (l == "getenv" || l == "lookupenv") && len(n.Args) == 1 {
+					if v, ok := literal(n.Args[0]); ok {
+						out[v] = true
+					}
+				}
 			}
 			return true
 		})
@@ -47,31 +123,60 @@ func envNames(tb testing.TB, dir string) []string {
 	return out
 }
 
-// TestConfigurationDocumented: every SESSIOND_ variable the server's code
-// reads has a row in docs/configuration.md, and the doc names no variable
-// the code does not read.
+// TestConfigurationDocumented: every environment variable the code reads
+// has a row in docs/configuration.md, and every row names a variable the
+// code reads. Like the OpenAPI-versus-router test, it keeps the reference
+// and the code from drifting apart.
 func TestConfigurationDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/configuration.md")
+	raw, err := os.ReadFile(configDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	documented := map[string]bool{}
+	for _, m := range docRow.FindAllStringSubmatch(string(raw), -1) {
+		documented[m[1]] = true
+	}
+
 	read := map[string]bool{}
-	for _, dir := range []string{"../../pkg/config", "."} {
-		for _, v := range envNames(t, dir) {
+	for _, dir := range configDirs {
+		for v := range envReads(t, dir) {
 			read[v] = true
 		}
 	}
-	if len(read) < 10 {
-		t.Fatalf("found only %d variables in the code: the test no longer finds them", len(read))
+	consts := envConstants(t)
+	if len(consts) < 20 {
+		t.Fatalf("found %d Env* constants in pkg/config, want at least 20: the test no longer finds them", len(consts))
 	}
+	for name, v := range consts {
+		if !read[v] {
+			t.Fatalf("pkg/config.%s = %q was not found by the scan: the test is broken", name, v)
+		}
+	}
+	for _, want := range []string{"GOGC", "SESSIOND_URL", "SESSIOND_TOKEN"} {
+		if !read[want] {
+			t.Fatalf("the scan did not find %s, which the code reads: the test is broken", want)
+		}
+	}
+
+	var missing, extra []string
 	for v := range read {
-		if !strings.Contains(string(doc), "| `"+v+"`") {
-			t.Errorf("%s is read by the code but has no row in docs/configuration.md", v)
+		if !documented[v] {
+			missing = append(missing, v)
 		}
 	}
-	for _, m := range regexp.MustCompile("\\| `(SESSIOND_[A-Z0-9_]+)`").FindAllStringSubmatch(string(doc), -1) {
-		if !read[m[1]] {
-			t.Errorf("docs/configuration.md documents %s, which the server does not read", m[1])
+	for v := range documented {
+		if !read[v] {
+			extra = append(extra, v)
 		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 {
+		t.Errorf("read by the code but without a row (| `NAME` | …) in docs/configuration.md:\n  %s",
+			strings.Join(missing, "\n  "))
+	}
+	if len(extra) > 0 {
+		t.Errorf("documented in docs/configuration.md but read by no code in %v:\n  %s",
+			configDirs, strings.Join(extra, "\n  "))
 	}
 }
