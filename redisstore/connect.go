@@ -3,11 +3,14 @@ package redisstore
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
-	"github.com/sessiond/sessiond/pkg/config"
+	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/pkg/config"
 )
 
 // No command retries: go-redis retries a command whose reply timed out, and
@@ -55,7 +58,12 @@ func Connect(o ConnectOptions) (redis.UniversalClient, error) {
 	case "", "standalone":
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: redis url: %w", err)
+			// net/url's errors quote the URL whole, password included:
+			// keep their cause and name the URL redacted.
+			if ue, ok := errors.AsType[*url.Error](err); ok {
+				err = ue.Err
+			}
+			return nil, fmt.Errorf("redisstore: redis url %s: %w", config.RedactURL(o.URL), err)
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
 		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = maxRetries, dialerRetries, dialerRetryTimeout

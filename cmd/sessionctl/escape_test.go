@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,5 +92,76 @@ func TestErrorTextEscapes(t *testing.T) {
 	mustBeInert(t, "an error", r.stderr)
 	if !strings.Contains(r.stderr, `gone\x1b]0;x\a\r\nforged line`) {
 		t.Errorf("stderr: %q, want the detail escaped", r.stderr)
+	}
+}
+
+// TestStatsDeviceEscapes: a device type sessiond reports beyond the known
+// ones is a key of its answer, and reaches the table escaped.
+func TestStatsDeviceEscapes(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{"tenant_id":"t1","active_sessions":1,"active_users":1,`+
+			`"sessions_by_device_type":{"tv\u001b]0;owned\u0007\u202e":1},"sessions_created_last_24h":1,`+
+			`"sessions_revoked_last_24h":0,"generated_at":"2026-01-01T00:00:00.000Z"}}`)
+	}))
+	defer s.Close()
+	r := mustOK(t, sessionctlEnv(t, env("SESSIOND_URL", s.URL, "SESSIOND_TOKEN", srv.adminToken), "stats", "t1"))
+	mustBeInert(t, "stats", r.stdout)
+	if !strings.Contains(r.stdout, `DEVICE tv\x1b]0;owned\a\u202e`) {
+		t.Errorf("stats: the device type is not shown escaped:\n%s", r.stdout)
+	}
+}
+
+// TestWatchLostEscapes: when a stream breaks, the line watch prints names
+// the last event id and the error, both sessiond's text: they reach stderr
+// escaped.
+func TestWatchLostEscapes(t *testing.T) {
+	var calls atomic.Int64
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Type", "text/event-stream")
+			// A header cannot carry controls: the id resumed with holds
+			// a bidi override only.
+			_, _ = io.WriteString(w, ": connected\n\nid: 1-0\u202e\n\n")
+			return // the stream ends: watch resumes
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"detail":"down\u001b]0;owned\u0007\r\nforged line"}`)
+	}))
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errb := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- runConsole(ctx, []string{"watch"}, console{in: strings.NewReader(""), out: &syncBuffer{}, err: errb},
+			env("SESSIOND_URL", s.URL, "SESSIOND_TOKEN", srv.serviceToken))
+	}()
+	waitFor(t, "two lost streams", func() bool { return strings.Count(errb.String(), "stream lost") >= 2 })
+	cancel()
+	<-done
+	out := errb.String()
+	mustBeInert(t, "watch's stderr", out)
+	for _, want := range []string{`resuming after event 1-0\u202e`, `down\x1b]0;owned\a\r\nforged line`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("watch's stderr lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestProgressEscapes: the progress line and the summary of a bulk
+// revocation quote the flags, escaped.
+func TestProgressEscapes(t *testing.T) {
+	errb := &syncBuffer{}
+	a := &app{console: console{err: errb, errTTY: true}}
+	p := a.startProgress("revoking sessions of tenant t\x1b[2J")
+	p.set("revoking sessions of tenant t\x1b]0;owned\x07")
+	p.finish("revoked 0 sessions of tenant t\u202e")
+	// The line's own carriage return and erase are its business.
+	out := strings.NewReplacer("\r", "", "\x1b[K", "").Replace(errb.String())
+	mustBeInert(t, "progress", out)
+	if !strings.Contains(out, `tenant t\u202e in `) {
+		t.Errorf("progress: the summary is not shown escaped: %q", out)
 	}
 }

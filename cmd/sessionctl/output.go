@@ -122,7 +122,7 @@ func writeStats(w io.Writer, s client.Stats) error {
 		}
 	}
 	for _, d := range devices {
-		fmt.Fprintf(tw, "DEVICE %s\t%d\n", d, s.SessionsByDeviceType[d])
+		fmt.Fprintf(tw, "DEVICE %s\t%d\n", safe(d), s.SessionsByDeviceType[d])
 	}
 	fmt.Fprintf(tw, "CREATED LAST 24H\t%d\n", s.SessionsCreatedLast24h)
 	fmt.Fprintf(tw, "REVOKED LAST 24H\t%d\n", s.SessionsRevokedLast24h)

@@ -15,7 +15,8 @@ var spinnerFrames = []string{"|", "/", "-", `\`}
 // progress is the progress line of a bulk operation on stderr. On a
 // terminal it redraws "<spinner> <status> (<elapsed>)" in place until done;
 // elsewhere it prints nothing until done's single summary line, so that logs
-// of scripted runs get one line.
+// of scripted runs get one line. Status and summary quote flags (tenant and
+// user ids) and are escaped like every other text.
 type progress struct {
 	w     io.Writer
 	tty   bool
@@ -66,7 +67,7 @@ func (p *progress) draw() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.frame++
-	fmt.Fprintf(p.w, "\r%s %s (%s)\x1b[K", spinnerFrames[p.frame%len(spinnerFrames)], p.status,
+	fmt.Fprintf(p.w, "\r%s %s (%s)\x1b[K", spinnerFrames[p.frame%len(spinnerFrames)], safe(p.status),
 		time.Since(p.start).Truncate(100*time.Millisecond))
 }
 
@@ -85,6 +86,6 @@ func (p *progress) finish(summary string) {
 		p.mu.Unlock()
 	}
 	if summary != "" {
-		fmt.Fprintf(p.w, "%s in %s\n", summary, p.elapsed())
+		fmt.Fprintf(p.w, "%s in %s\n", safe(summary), p.elapsed())
 	}
 }

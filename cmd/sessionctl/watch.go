@@ -107,10 +107,11 @@ func (a *app) watch(ctx context.Context, last string) error {
 		wait := backoff/2 + rand.N(backoff/2+1)
 		resume := "the start"
 		if last != "" {
-			resume = "event " + last
+			resume = "event " + safe(last)
 		}
-		fmt.Fprintf(a.err, "sessionctl: watch: stream lost (%v); resuming after %s in %s\n",
-			err, resume, wait.Round(time.Millisecond))
+		// The error may quote sessiond's answer, and the id is sessiond's.
+		fmt.Fprintf(a.err, "sessionctl: watch: stream lost (%s); resuming after %s in %s\n",
+			safe(err.Error()), resume, wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil

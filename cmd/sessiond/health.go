@@ -32,7 +32,8 @@ func healthcheck(ctx context.Context, cfg config.Config, args []string) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		// url.Parse's error quotes the URL whole, password included.
+		return fmt.Errorf("healthcheck: --url %s is not a valid URL", config.RedactURL(*url))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -40,7 +41,7 @@ func healthcheck(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthcheck: %s answered %d", *url, resp.StatusCode)
+		return fmt.Errorf("healthcheck: %s answered %d", config.RedactURL(*url), resp.StatusCode)
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -94,6 +97,12 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	// Libraries that log on their own (the standard log package, and slog,
+	// which writes through it: the JWKS refresh) reach the same sink, so
+	// their lines are JSON, redacted and escaped too.
+	if restore, err := zap.RedirectStdLogAt(log, zapcore.WarnLevel); err == nil {
+		defer restore()
+	}
 	log.Info("starting sessiond", cfg.LogFields()...)
 
 	devTokens := cfg.DevTokens()
@@ -266,8 +275,8 @@ func openRedis(cfg config.Config, log *zap.Logger) (redis.UniversalClient, func(
 var logOutput io.Writer = os.Stderr
 
 // newLogger builds the JSON (or console) logger. Every line passes through
-// the configuration's redaction on its way out: a library's error text may
-// quote a URL with its password, and no log line may carry a secret.
+// logWriter on its way out: a library's error text may quote a URL with its
+// password, and stored text (a user agent) may hold what a terminal acts on.
 func newLogger(cfg config.Config) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.LogLevel)
 	if err != nil {
@@ -280,38 +289,99 @@ func newLogger(cfg config.Config) (*zap.Logger, error) {
 		enc = zapcore.NewConsoleEncoder
 	}
 	ec.EncodeTime = zapcore.ISO8601TimeEncoder
-	sink := zapcore.AddSync(newRedactWriter(logOutput, cfg.Secrets()))
+	sink := zapcore.AddSync(newLogWriter(logOutput, cfg.Secrets()))
 	core := zapcore.NewCore(enc(ec), zapcore.Lock(sink), zap.NewAtomicLevelAt(level))
 	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink)), nil
 }
 
-// redactWriter masks secrets in what it writes (one log entry per Write).
-// A line without any, which is every line but by accident, is written as
-// it is, without a copy: the access log is on the verify hot path.
-type redactWriter struct {
+// logWriter is the end of every log line (one entry per Write). It masks
+// the configuration's secrets, and writes as \u escapes the characters a
+// terminal acts on that zap's encoders leave raw: DEL, C1 controls (U+009B
+// is CSI), Unicode format characters (bidi overrides such as U+202E,
+// zero-width characters) and the line and paragraph separators. The
+// encoders escape C0 controls themselves; inside a JSON string the \u
+// escape means the same character, so the line still decodes to the stored
+// text. A line with neither, which is nearly every line, is written as it
+// is, without a copy: the access log is on the verify hot path.
+type logWriter struct {
 	w       io.Writer
 	r       config.Redactor
 	secrets [][]byte
 }
 
-func newRedactWriter(w io.Writer, secrets []string) redactWriter {
-	rw := redactWriter{w: w, r: config.Redactor(secrets)}
+func newLogWriter(w io.Writer, secrets []string) logWriter {
+	lw := logWriter{w: w, r: config.Redactor(secrets)}
 	for _, s := range secrets {
-		rw.secrets = append(rw.secrets, []byte(s))
+		lw.secrets = append(lw.secrets, []byte(s))
 	}
-	return rw
+	return lw
 }
 
-func (rw redactWriter) Write(p []byte) (int, error) {
-	for _, s := range rw.secrets {
+func (lw logWriter) Write(p []byte) (int, error) {
+	secret := false
+	for _, s := range lw.secrets {
 		if bytes.Contains(p, s) {
-			if _, err := io.WriteString(rw.w, rw.r.Redact(string(p))); err != nil {
-				return 0, err
-			}
-			return len(p), nil
+			secret = true
+			break
 		}
 	}
-	return rw.w.Write(p)
+	if !secret && !hasTerminalRune(p) {
+		return lw.w.Write(p)
+	}
+	line := p
+	if secret {
+		line = []byte(lw.r.Redact(string(p)))
+	}
+	if _, err := lw.w.Write(escapeTerminalRunes(line)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// terminalRune reports whether r is one that logWriter escapes.
+func terminalRune(r rune) bool {
+	return r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)
+}
+
+func hasTerminalRune(p []byte) bool {
+	for i := 0; i < len(p); {
+		if c := p[i]; c < utf8.RuneSelf {
+			if c == 0x7f {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(p[i:])
+		if terminalRune(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// escapeTerminalRunes writes each terminalRune of p as a JSON \u escape
+// (a surrogate pair above U+FFFF).
+func escapeTerminalRunes(p []byte) []byte {
+	if !hasTerminalRune(p) {
+		return p
+	}
+	out := make([]byte, 0, len(p)+16)
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case size == 1 && r == utf8.RuneError, !terminalRune(r):
+			out = append(out, p[i:i+size]...)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		default:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += size
+	}
+	return out
 }
 
 // redactedError is an error whose text has the configuration's secrets

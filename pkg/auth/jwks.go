@@ -7,13 +7,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"time"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/sessiond/sessiond/pkg/config"
 )
 
 // JWKS refresh policy. An unknown kid triggers at most one refetch per
@@ -33,6 +35,7 @@ func newJWKS(ctx context.Context, c Config) (keyfunc.Keyfunc, context.CancelFunc
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel)
 	noErrorFirst := false
+	redact := config.URLRedactor(c.JWKSURL)
 	kf, err := keyfunc.NewDefaultOverrideCtx(bg, []string{c.JWKSURL}, keyfunc.Override{
 		Client:                    c.HTTPClient,
 		HTTPTimeout:               jwksHTTPTimeout,
@@ -40,16 +43,36 @@ func newJWKS(ctx context.Context, c Config) (keyfunc.Keyfunc, context.CancelFunc
 		RateLimitWaitMax:          jwksWaitMax,
 		RefreshInterval:           jwksRefreshInterval,
 		RefreshUnknownKID:         rate.NewLimiter(rate.Every(jwksUnknownKIDEvery), 1),
+		// keyfunc's own handler logs the URL with its password.
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				slog.Default().WarnContext(ctx, "auth: JWKS refresh failed; the keys fetched before stay in use",
+					"url", config.RedactURL(u), "error", redact.Redact(err.Error()))
+			}
+		},
 	})
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("auth: fetch JWKS %s: %w", redactURL(c.JWKSURL), err)
+		return nil, nil, jwksError{
+			msg: fmt.Sprintf("auth: fetch JWKS %s: %s", config.RedactURL(c.JWKSURL), redact.Redact(err.Error())),
+			err: err,
+		}
 	}
 	return kf, cancel, nil
 }
+
+// jwksError is a failed JWKS fetch whose text has the URL's password
+// masked: keyfunc quotes the URL whole. errors.Is and As see the cause.
+type jwksError struct {
+	msg string
+	err error
+}
+
+func (e jwksError) Error() string { return e.msg }
+func (e jwksError) Unwrap() error { return e.err }
 
 // jwksKey finds the JWKS key for a token: by kid when the token names one
 // (the storage refetches the set, rate limited, when the kid is unknown),
@@ -108,13 +131,4 @@ func jwkFor(j jwkset.JWK, alg string) (any, bool) {
 		return k, ok && ec.Curve == elliptic.P256()
 	}
 	return nil, false
-}
-
-// redactURL is u without the password of its userinfo, for errors.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return p.Redacted()
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"go.uber.org/zap"
@@ -21,32 +20,6 @@ func maskSecret(s string) string {
 	return masked
 }
 
-// maskURL replaces the password inside a URL with "***". A URL that does not
-// parse, yet may hold credentials, is masked whole.
-func maskURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		if strings.Contains(s, "@") {
-			return masked
-		}
-		return s
-	}
-	if u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); !ok {
-		return s
-	}
-	// URL.String would percent-encode "***"; a placeholder of plain letters
-	// survives encoding and is then swapped.
-	const placeholder = "MASKEDPASSWORD"
-	u.User = url.UserPassword(u.User.Username(), placeholder)
-	return strings.Replace(u.String(), ":"+placeholder+"@", ":"+masked+"@", 1)
-}
-
 // LogFields returns the configuration as zap fields for the start-up log,
 // with the Redis password (inside the URL and on its own) and the HS256
 // secret shown as "***", or "" when unset.
@@ -54,8 +27,8 @@ func (c Config) LogFields() []zap.Field {
 	return []zap.Field{
 		zap.String("addr", c.Addr),
 		zap.String("redis_mode", c.RedisMode),
-		zap.String("redis_url", maskURL(c.RedisURL)),
-		zap.Strings("redis_addrs", c.RedisAddrs),
+		zap.String("redis_url", RedactURL(c.RedisURL)),
+		zap.Strings("redis_addrs", redactAddrs(c.RedisAddrs)),
 		zap.String("redis_master", c.RedisMaster),
 		zap.String("redis_password", maskSecret(c.RedisPassword)),
 		zap.Bool("redis_tls", c.RedisTLS),
@@ -63,7 +36,7 @@ func (c Config) LogFields() []zap.Field {
 		zap.Int("redis_wait_replicas", c.RedisWaitReplicas),
 		zap.Duration("redis_wait_timeout", c.RedisWaitTimeout),
 		zap.String("jwt_hs256_secret", maskSecret(c.HS256Secret)),
-		zap.String("jwks_url", maskURL(c.JWKSURL)),
+		zap.String("jwks_url", RedactURL(c.JWKSURL)),
 		zap.String("jwt_issuer", c.Issuer),
 		zap.String("jwt_audience", c.Audience),
 		zap.String("log_level", c.LogLevel),

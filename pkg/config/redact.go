@@ -1,44 +1,135 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // RedactURL is s with the password of its userinfo replaced by "***"; a
 // string that does not parse as a URL yet may hold credentials is masked
-// whole. It is the one redaction of URLs that sessiond prints.
-func RedactURL(s string) string { return maskURL(s) }
+// whole. It is the one redaction of URLs that sessiond prints: the config
+// dump, validation errors, the JWKS and Redis errors.
+func RedactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return masked
+		}
+		return s
+	}
+	if u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	// URL.String would percent-encode "***"; a placeholder of plain letters
+	// survives encoding and is then swapped.
+	const placeholder = "MASKEDPASSWORD"
+	u.User = url.UserPassword(u.User.Username(), placeholder)
+	return strings.Replace(u.String(), ":"+placeholder+"@", ":"+masked+"@", 1)
+}
+
+// redactAddr masks whatever precedes the last '@' of a host:port: an
+// address pasted with credentials ("user:pw@host:6379") is an error, and
+// the error must not repeat them.
+func redactAddr(a string) string {
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return masked + a[i:]
+	}
+	return a
+}
+
+func redactAddrs(as []string) []string {
+	if !slices.ContainsFunc(as, func(a string) bool { return strings.Contains(a, "@") }) {
+		return as
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = redactAddr(a)
+	}
+	return out
+}
 
 // Secrets are the secret strings of the configuration: the HS256 secret,
 // the Redis password, and the passwords inside SESSIOND_REDIS_URL and
-// SESSIOND_JWKS_URL (also percent-encoded, as a URL in an error may carry
-// them). Redact removes them from any text.
+// SESSIOND_JWKS_URL. Each comes in every spelling that text quoting it may
+// use: raw, percent-encoded (a URL in an error), JSON-escaped (a log line)
+// and Go-quoted (%q). Redact removes them from any text.
 func (c Config) Secrets() []string {
-	var out []string
-	add := func(s string) {
-		if len(s) >= 3 && !slices.Contains(out, s) { // shorter ones would mask ordinary text
-			out = append(out, s)
+	var s secrets
+	s.add(c.HS256Secret)
+	s.add(c.RedisPassword)
+	s.addURL(c.RedisURL)
+	s.addURL(c.JWKSURL)
+	return s.sorted()
+}
+
+// URLRedactor masks the password of rawURL, in every spelling, for a
+// package given a URL whose errors may quote it (keyfunc quotes the JWKS
+// URL whole).
+func URLRedactor(rawURL string) Redactor {
+	var s secrets
+	s.addURL(rawURL)
+	return Redactor(s.sorted())
+}
+
+type secrets []string
+
+func (s *secrets) add(secret string) {
+	for _, v := range []string{secret, jsonEscape(secret), goQuote(secret)} {
+		if len(v) >= 3 && !slices.Contains(*s, v) { // shorter ones would mask ordinary text
+			*s = append(*s, v)
 		}
 	}
-	add(c.HS256Secret)
-	add(c.RedisPassword)
-	for _, raw := range []string{c.RedisURL, c.JWKSURL} {
-		u, err := url.Parse(raw)
-		if err != nil || u.User == nil {
-			continue
-		}
-		if pw, ok := u.User.Password(); ok {
-			add(pw)
-			add(url.QueryEscape(pw))
-			add(url.PathEscape(pw))
-			add(url.UserPassword("", pw).String()[1:]) // userinfo escaping
-		}
+}
+
+// addURL adds the password of a URL, raw and in each percent-encoding.
+func (s *secrets) addURL(raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return
 	}
-	// Longest first, so that a secret containing another is masked whole.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
+	if pw, ok := u.User.Password(); ok {
+		s.add(pw)
+		s.add(url.QueryEscape(pw))
+		s.add(url.PathEscape(pw))
+		s.add(url.UserPassword("", pw).String()[1:]) // userinfo escaping
+	}
+}
+
+// sorted is the set longest first, so that a secret containing another is
+// masked whole.
+func (s secrets) sorted() []string {
+	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
+	return s
+}
+
+// jsonEscape is s as it appears inside a JSON string (zap's encoder, like
+// encoding/json without HTML escaping, escapes quotes, backslashes and
+// control characters).
+func jsonEscape(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return s
+	}
+	q := strings.TrimSuffix(b.String(), "\n")
+	return q[1 : len(q)-1]
+}
+
+// goQuote is s as it appears inside a %q-quoted string.
+func goQuote(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // Redact returns s with every secret of the configuration replaced by

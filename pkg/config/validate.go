@@ -36,15 +36,15 @@ func (c Config) validate() []Problem {
 	if c.RedisURL != "" {
 		if c.RedisMode == ModeStandalone {
 			if err := checkRedisURL(c.RedisURL); err != nil {
-				bad(EnvRedisURL, "%v, got %q", err, maskURL(c.RedisURL))
+				bad(EnvRedisURL, "%v, got %q", err, RedactURL(c.RedisURL))
 			}
 		} else if validMode(c.RedisMode) {
 			bad(EnvRedisURL, "only used in standalone mode; in %s mode use %s", c.RedisMode, EnvRedisAddrs)
 		}
 	}
 	for _, a := range c.RedisAddrs {
-		if err := checkHostPort(a, false); err != nil {
-			bad(EnvRedisAddrs, "%v, got %q", err, a)
+		if err := checkRedisAddr(a); err != nil {
+			bad(EnvRedisAddrs, "%v, got %q", err, redactAddr(a))
 		}
 	}
 	switch c.RedisMode {
@@ -95,7 +95,7 @@ func (c Config) validate() []Problem {
 	}
 	if c.JWKSURL != "" {
 		if err := checkHTTPURL(c.JWKSURL); err != nil {
-			bad(EnvJWKSURL, "%v, got %q", err, maskURL(c.JWKSURL))
+			bad(EnvJWKSURL, "%v, got %q", err, RedactURL(c.JWKSURL))
 		}
 	}
 	if validMode(c.RedisMode) && !c.DevStore() && c.DevTokens() {
@@ -178,6 +178,16 @@ func checkHostPort(s string, listen bool) error {
 		return fmt.Errorf("must be host:port with a port between %d and 65535", lo)
 	}
 	return nil
+}
+
+// checkRedisAddr accepts a cluster node or sentinel as host:port. A URL or
+// an address with credentials is refused: go-redis would dial it as a host
+// name, and the password belongs in SESSIOND_REDIS_PASSWORD, which is masked.
+func checkRedisAddr(s string) error {
+	if strings.Contains(s, "@") {
+		return fmt.Errorf("must be host:port without credentials (put the password in %s)", EnvRedisPassword)
+	}
+	return checkHostPort(s, false)
 }
 
 // checkLoopback accepts a listen address on a loopback host only: profiles
