@@ -1,9 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sessiond/sessiond/internal/testproc"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/testproc"
 )
 
 // nginxInstallHint ends every error about a missing nginx.
@@ -78,7 +80,7 @@ type nginx struct {
 func startNginx(t *testing.T, sessiondAddr, appAddr string) *nginx {
 	t.Helper()
 	bin := nginxPath(t)
-	p, err := testproc.Retry(1, 5, func(ports []int) (testproc.Spec, error) {
+	p, err := testproc.Retry(context.Background(), 1, func(ports []int) (testproc.Spec, error) {
 		return nginxSpec(t, bin, sessiondAddr, appAddr, testproc.Addr(ports[0]))
 	})
 	if err != nil {

@@ -123,7 +123,7 @@ func TestAOFRestart(t *testing.T) {
 		}
 	}
 
-	second := startRedisAt(t, first.Port(), append([]string{"--databases", strconv.Itoa(testredis.Databases)}, aof...)...)
+	second := testredis.StartNode(t, first.Port(), append([]string{"--databases", strconv.Itoa(testredis.Databases)}, aof...)...)
 	if out := second.Output(); !strings.Contains(out, "DB loaded from append only file") {
 		t.Fatalf("the new redis-server did not load the AOF; output:\n%s", out)
 	}

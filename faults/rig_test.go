@@ -389,6 +389,73 @@ type record struct {
 	revokedBefore bool
 }
 
+// load is the workers of a load test.
+type load struct {
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+func newLoad() *load { return &load{stop: make(chan struct{})} }
+
+// worker calls fn(0), fn(1), … in a goroutine of its own, pause apart,
+// until end.
+func (l *load) worker(pause time.Duration, fn func(i int)) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(pause):
+			}
+			fn(i)
+		}
+	}()
+}
+
+// end stops the workers and waits for them; later calls do nothing more.
+func (l *load) end() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.wg.Wait()
+}
+
+// tally checks the records of a load test one by one and sums them up.
+type tally struct {
+	counts map[string]map[int]int // by kind and status
+	maxDur time.Duration
+}
+
+// check counts x and fails t when x got no answer, took longer than
+// maxRequest, answered 200 to a verify of a session revoked before it
+// started, or answered a status not in ok. fault and at name the fault the
+// test injected, for messages. It reports whether x got an answer.
+func (ta *tally) check(t *testing.T, x record, ok []int, fault string, at time.Time) bool {
+	t.Helper()
+	if ta.counts == nil {
+		ta.counts = map[string]map[int]int{}
+	}
+	if ta.counts[x.kind] == nil {
+		ta.counts[x.kind] = map[int]int{}
+	}
+	ta.counts[x.kind][x.status]++
+	ta.maxDur = max(ta.maxDur, x.dur())
+	switch {
+	case x.err != nil:
+		t.Errorf("%s: %v", x.kind, x.result)
+		return false
+	case x.dur() > maxRequest:
+		t.Errorf("%s took %s (bound %s): %v", x.kind, x.dur(), maxRequest, x.result)
+	case x.kind == "verify" && x.revokedBefore && x.status == http.StatusOK:
+		t.Errorf("verify of a session whose revocation was acknowledged before it started answered 200 (started %s after %s)", x.start.Sub(at), fault)
+	}
+	if !slices.Contains(ok, x.status) {
+		t.Errorf("%s answered %v (want one of %v)", x.kind, x.result, ok)
+	}
+	return true
+}
+
 func (rc *recorder) add(r record) {
 	rc.mu.Lock()
 	rc.all = append(rc.all, r)

@@ -29,13 +29,13 @@ func phaseCreate(ctx context.Context, e *env, rep *report) error {
 	if err != nil {
 		return err
 	}
-	defer rs.stop(10 * time.Second)
+	defer rs.Stop(10 * time.Second)
 	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "create-sessiond.log"))
 	if err != nil {
 		return err
 	}
-	defer sd.stop(15 * time.Second)
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr, PoolSize: e.cfg.conns + 8, MinIdleConns: e.cfg.conns})
+	defer sd.Stop(15 * time.Second)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: e.cfg.conns + 8, MinIdleConns: e.cfg.conns})
 	defer rdb.Close()
 
 	svc, err := serviceToken()

@@ -37,9 +37,9 @@ func phaseSeed(ctx context.Context, e *env, rep *report) (string, int64, error) 
 	if err != nil {
 		return "", 0, err
 	}
-	defer rs.stop(30 * time.Second)
+	defer rs.Stop(30 * time.Second)
 	n, workers := e.cfg.n, e.cfg.workers
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr, PoolSize: workers + 4, ReadTimeout: 10 * time.Minute})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: workers + 4, ReadTimeout: 10 * time.Minute})
 	defer rdb.Close()
 	st := redisstore.New(rdb, redisstore.Options{})
 	base, err := seed.UsedMemory(ctx, rdb)
@@ -85,7 +85,7 @@ func phaseSeed(ctx context.Context, e *env, rep *report) (string, int64, error) 
 	logf("seed: SAVE took %v", time.Since(t0).Round(time.Millisecond))
 	info, _ := rdb.Info(ctx, "memory", "keyspace").Result()
 	_ = os.WriteFile(filepath.Join(e.raw, "seed-info.txt"), []byte(info), 0o644)
-	rs.stop(30 * time.Second)
+	_ = rs.Stop(30 * time.Second)
 
 	perSession := float64(after-base) / float64(n)
 	rep.add(section{title: "5. Memory", intro: fmt.Sprintf(
@@ -143,8 +143,8 @@ func phaseList(ctx context.Context, e *env, rep *report, dump string, emptyBase 
 	if err != nil {
 		return err
 	}
-	defer rs.stop(30 * time.Second)
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr})
+	defer rs.Stop(30 * time.Second)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer rdb.Close()
 	n, err := rdb.ZCard(ctx, "ix:{"+bigTenant+"}:all").Result()
 	if err != nil || n != int64(e.cfg.n) {
@@ -158,7 +158,7 @@ func phaseList(ctx context.Context, e *env, rep *report, dump string, emptyBase 
 	if err != nil {
 		return err
 	}
-	defer sd.stop(15 * time.Second)
+	defer sd.Stop(15 * time.Second)
 	admin, err := mint(auth.MintOptions{Subject: "bench-admin", Role: auth.RoleSuperAdmin})
 	if err != nil {
 		return err

@@ -5,124 +5,56 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sessiond/sessiond/internal/testproc"
-	"github.com/sessiond/sessiond/internal/testredis"
 )
 
-// proc is a child process (internal/testproc: its own process group, which
-// the kernel kills should the suite die, and stop signals whole) whose
-// output goes to a log file.
-type proc struct {
-	name string
-	p    *testproc.Proc
-	log  *os.File
-}
+// logTail is how much of a log an error quotes.
+const logTail = 2000
 
-func startProc(name, logPath string, env []string, bin string, args ...string) (*proc, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("%s: log: %w", name, err)
+// spec is how the suite starts a process: in internal/testproc's process
+// group of its own (which the kernel kills should the suite die, and stop
+// signals whole), with env added to the suite's environment and the output
+// in logPath, waiting until ready answers at addr.
+func spec(name, logPath, addr string, ready func(string) error, limit time.Duration, env []string, bin string, args ...string) testproc.Spec {
+	return testproc.Spec{
+		Name: name, Path: bin, Args: args, Env: append(os.Environ(), env...),
+		Addr: addr, Ready: ready, ReadyTimeout: limit, TailSize: logTail, LogFile: logPath,
 	}
-	p, err := testproc.Start(testproc.Spec{Name: name, Path: bin, Args: args, Env: append(os.Environ(), env...), Output: f})
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &proc{name: name, p: p, log: f}, nil
-}
-
-func (p *proc) exited() bool { return !p.p.Alive() }
-
-// stop sends SIGTERM to the group, then SIGKILL after grace, and waits.
-func (p *proc) stop(grace time.Duration) {
-	defer p.log.Close()
-	_ = p.p.Stop(grace)
-}
-
-func freePort() (int, error) {
-	ports, err := testproc.FreePorts(1)
-	if err != nil {
-		return 0, err
-	}
-	return ports[0], nil
 }
 
 // redisServer is a redis-server on a loopback port with the memory settings
 // of deploy/redis.conf that matter here (hash-max-listpack-value 256,
 // noeviction) and no persistence but the explicit SAVE the suite issues.
-type redisServer struct {
-	*proc
-	addr string
-	dir  string
-}
+type redisServer struct{ *testproc.Proc }
 
-func (r *redisServer) url() string { return "redis://" + r.addr + "/0" }
+func (r *redisServer) url() string { return "redis://" + r.Addr + "/0" }
 
 // startRedis starts redis-server in dir; a dump.rdb already there is loaded,
 // which can take a while for a million sessions, hence the long wait.
 func startRedis(ctx context.Context, dir, logPath string) (*redisServer, error) {
-	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, fmt.Errorf("redis: free port: %w", err)
-		}
-		p, err := startProc("redis-server", logPath, nil, "redis-server",
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+	ping := func(addr string) error { return testproc.PingRESP(addr, time.Second) }
+	p, err := testproc.Retry(ctx, 1, func(ports []int) (testproc.Spec, error) {
+		return spec("redis-server", logPath, testproc.Addr(ports[0]), ping, 5*time.Minute, nil, "redis-server",
+			"--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no",
 			"--dir", dir, "--dbfilename", "dump.rdb",
 			"--hash-max-listpack-value", "256",
-			"--maxmemory-policy", "noeviction")
-		if err != nil {
-			return nil, err
-		}
-		r := &redisServer{proc: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir}
-		err = waitFor(ctx, 5*time.Minute, p, func() error { return testredis.Ping(r.addr, time.Second) })
-		if err == nil {
-			return r, nil
-		}
-		p.stop(5 * time.Second)
-		if attempt < 5 && strings.Contains(readFile(logPath), "Address already in use") {
-			continue
-		}
-		return nil, fmt.Errorf("redis-server: %w; log %s:\n%s", err, logPath, tailOf(readFile(logPath), 2000))
+			"--maxmemory-policy", "noeviction"), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w; log %s", err, logPath)
 	}
-}
-
-// waitFor polls ready every 50ms until it succeeds, p exits, ctx ends or
-// limit passes.
-func waitFor(ctx context.Context, limit time.Duration, p *proc, ready func() error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		err := ready()
-		if err == nil {
-			return nil
-		}
-		if p.exited() {
-			return fmt.Errorf("%s exited (%v) before it was ready", p.name, p.p.WaitErr())
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %v: %w", p.name, limit, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return &redisServer{p}, nil
 }
 
 // httpServer is sessiond or the ceiling server.
 type httpServer struct {
-	*proc
+	*testproc.Proc
 	base  string
 	pprof string // base URL of its net/http/pprof listener
 }
@@ -133,65 +65,41 @@ type httpServer struct {
 const benchSecret = "bench-secret-bench-secret-bench-secret"
 
 func startSessiond(ctx context.Context, bin, redisURL, logPath string) (*httpServer, error) {
-	addrs, err := freeAddrs(2) // the API and the pprof listener
-	if err != nil {
-		return nil, fmt.Errorf("sessiond: free ports: %w", err)
-	}
-	addr, paddr := addrs[0], addrs[1]
-	p, err := startProc("sessiond", logPath, []string{
-		"SESSIOND_JWT_HS256_SECRET=" + benchSecret,
-		"SESSIOND_REDIS_URL=" + redisURL,
-		"SESSIOND_ADDR=" + addr,
-		"SESSIOND_LOG_LEVEL=error",
-		"SESSIOND_PPROF_ADDR=" + paddr,
-	}, bin)
-	if err != nil {
-		return nil, err
-	}
-	s := &httpServer{proc: p, base: "http://" + addr, pprof: "http://" + paddr}
-	if err := waitFor(ctx, 30*time.Second, p, func() error { return getOK(s.base + "/readyz") }); err != nil {
-		p.stop(5 * time.Second)
-		return nil, fmt.Errorf("sessiond: %w; log:\n%s", err, tailOf(readFile(logPath), 2000))
-	}
-	return s, nil
+	return startHTTP(ctx, func(addr, paddr string) testproc.Spec {
+		return spec("sessiond", logPath, addr, testproc.HTTPReady("/readyz"), 30*time.Second, []string{
+			"SESSIOND_JWT_HS256_SECRET=" + benchSecret,
+			"SESSIOND_REDIS_URL=" + redisURL,
+			"SESSIOND_ADDR=" + addr,
+			"SESSIOND_LOG_LEVEL=error",
+			"SESSIOND_PPROF_ADDR=" + paddr,
+		}, bin)
+	})
 }
 
 func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*httpServer, error) {
-	addrs, err := freeAddrs(2) // the API and the pprof listener
-	if err != nil {
-		return nil, fmt.Errorf("ceiling: free ports: %w", err)
-	}
-	addr, paddr := addrs[0], addrs[1]
-	p, err := startProc("ceiling", logPath, nil, bin, "-addr", addr, "-redis", redisURL, "-key", key, "-pprof", paddr)
+	return startHTTP(ctx, func(addr, paddr string) testproc.Spec {
+		return spec("ceiling", logPath, addr, testproc.HTTPReady("/verify"), 30*time.Second, nil,
+			bin, "-addr", addr, "-redis", redisURL, "-key", key, "-pprof", paddr)
+	})
+}
+
+// startHTTP starts an HTTP server on two free ports, the API's and the
+// pprof listener's.
+func startHTTP(ctx context.Context, s func(addr, paddr string) testproc.Spec) (*httpServer, error) {
+	addrs, err := testproc.FreeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	s := &httpServer{proc: p, base: "http://" + addr, pprof: "http://" + paddr}
-	if err := waitFor(ctx, 30*time.Second, p, func() error { return getOK(s.base + "/verify") }); err != nil {
-		p.stop(5 * time.Second)
-		return nil, fmt.Errorf("ceiling: %w; log:\n%s", err, tailOf(readFile(logPath), 2000))
-	}
-	return s, nil
-}
-
-// freeAddrs returns n distinct free loopback host:port addresses.
-func freeAddrs(n int) ([]string, error) {
-	ports, err := testproc.FreePorts(n)
+	sp := s(addrs[0], addrs[1])
+	p, err := testproc.Start(ctx, sp)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; log %s", err, sp.LogFile)
 	}
-	addrs := make([]string, n)
-	for i, port := range ports {
-		addrs[i] = testproc.Addr(port)
-	}
-	return addrs, nil
+	return &httpServer{Proc: p, base: "http://" + addrs[0], pprof: "http://" + addrs[1]}, nil
 }
 
-// cpuTime is the CPU time (user + system) the process has used so far, from
-// /proc/<pid>/stat in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-func (p *proc) cpuTime() (time.Duration, error) { return cpuTimeOf(p.p.Pid()) }
-
-// cpuTimeOf is the CPU time of process pid (see cpuTime).
+// cpuTimeOf is the CPU time (user + system) process pid has used so far,
+// from /proc/<pid>/stat in clock ticks of 10 ms (USER_HZ is 100 on Linux).
 func cpuTimeOf(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -211,46 +119,8 @@ func cpuTimeOf(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
-func getOK(url string) error {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-	}
-	return nil
-}
-
-func readFile(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err.Error()
-	}
-	return string(b)
-}
-
-func tailOf(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}
-
 // runCmd runs a command to completion in its own process group (killed with
 // the group when ctx ends), writing its output to w.
 func runCmd(ctx context.Context, w io.Writer, dir string, env []string, bin string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", bin, strings.Join(args, " "), err)
-	}
-	return nil
+	return testproc.Run(ctx, testproc.Spec{Name: bin, Path: bin, Args: args, Dir: dir, Env: append(os.Environ(), env...), Output: w})
 }

@@ -69,12 +69,12 @@ func phaseVerify(ctx context.Context, e *env, rep *report) error {
 	if err != nil {
 		return err
 	}
-	defer rs.stop(10 * time.Second)
+	defer rs.Stop(10 * time.Second)
 	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "verify-sessiond.log"))
 	if err != nil {
 		return err
 	}
-	defer sd.stop(15 * time.Second)
+	defer sd.Stop(15 * time.Second)
 	svc, err := serviceToken()
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func phaseVerify(ctx context.Context, e *env, rep *report) error {
 	if err != nil {
 		return err
 	}
-	defer ce.stop(5 * time.Second)
+	defer ce.Stop(5 * time.Second)
 	user, err := mint(auth.MintOptions{Subject: "u1", TenantID: "t1", SessionID: "bench"})
 	if err != nil {
 		return err
@@ -118,7 +118,7 @@ func phaseVerify(ctx context.Context, e *env, rep *report) error {
 	if _, err := runWrk(ctx, logw, script, e.cfg.conns, secs(e.cfg.warmup), cURL, nil); err != nil {
 		return err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer rdb.Close()
 	var v, c []wrkResult
 	var vCPU, cCPU, vRedis, cRedis series // µs of CPU per request, per run
@@ -172,7 +172,7 @@ func phaseVerify(ctx context.Context, e *env, rep *report) error {
 // measuredWrk is one wrk run with the CPU time the server and Redis spent
 // on it, in µs per request.
 func measuredWrk(ctx context.Context, logw io.Writer, script string, conns int, dur, url string, hdr []string, srv *httpServer, rdb *redis.Client) (wrkResult, float64, float64, error) {
-	c0, err := srv.cpuTime()
+	c0, err := cpuTimeOf(srv.Pid())
 	if err != nil {
 		return wrkResult{}, 0, 0, err
 	}
@@ -184,7 +184,7 @@ func measuredWrk(ctx context.Context, logw io.Writer, script string, conns int, 
 	if err != nil {
 		return r, 0, 0, err
 	}
-	c1, err := srv.cpuTime()
+	c1, err := cpuTimeOf(srv.Pid())
 	if err != nil {
 		return r, 0, 0, err
 	}

@@ -7,14 +7,12 @@
 package testproc
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,31 +39,6 @@ func LookPath(name, hint string) (string, error) {
 	return p, nil
 }
 
-// FreePorts returns n distinct free loopback ports: the listeners are held
-// open together, so that no two are the same. Another process may still
-// take one before the caller binds it (see Retry).
-func FreePorts(n int) ([]int, error) {
-	ls := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// Addr is "127.0.0.1:port".
-func Addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
 // Spec says how to start one process.
 type Spec struct {
 	Name string   // what the process is, for messages ("redis-server", "sentinel", …)
@@ -73,15 +46,19 @@ type Spec struct {
 	Args []string // its arguments
 	Dir  string   // its working directory ("" = the test's)
 	Env  []string // its environment (nil = the test's)
-	// Addr is where it listens; Ready is called with it until it returns nil.
+	// Addr is where it listens; Ready is called with it until it returns
+	// nil (nil Ready: Start does not wait).
 	Addr  string
 	Ready func(addr string) error
 	// ReadyTimeout bounds the wait (DefaultReadyTimeout when zero).
 	ReadyTimeout time.Duration
 	// TailSize bounds the output kept (DefaultTailSize when zero).
 	TailSize int
-	// Output, when set, receives all the output too (a log file).
+	// Output, when set, receives all the output too.
 	Output io.Writer
+	// LogFile, when set, is created to receive all the output too, and
+	// closed once the process has exited.
+	LogFile string
 }
 
 // Proc is a running process. Its methods are safe for concurrent use.
@@ -99,29 +76,45 @@ type Proc struct {
 }
 
 // Start starts s's process in its own process group and waits until it is
-// ready. When it exits first saying its address is in use, the error wraps
-// ErrPortTaken.
-func Start(s Spec) (*Proc, error) {
+// ready; ctx bounds that wait, not the process's life. When the process
+// exits first saying its address is in use, the error wraps ErrPortTaken.
+func Start(ctx context.Context, s Spec) (*Proc, error) {
 	size := s.TailSize
 	if size <= 0 {
 		size = DefaultTailSize
 	}
-	p := &Proc{Name: s.Name, Addr: s.Addr, cmd: exec.Command(s.Path, s.Args...), out: &Tail{max: size}, exited: make(chan struct{})}
+	p := &Proc{Name: s.Name, Addr: s.Addr, cmd: exec.Command(s.Path, s.Args...), out: NewTail(size), exited: make(chan struct{})}
 	p.cmd.Dir, p.cmd.Env = s.Dir, s.Env
-	var w io.Writer = p.out
+	ws := []io.Writer{p.out}
 	if s.Output != nil {
-		w = io.MultiWriter(p.out, s.Output)
+		ws = append(ws, s.Output)
 	}
+	var log *os.File
+	if s.LogFile != "" {
+		f, err := os.Create(s.LogFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: log: %w", s.Name, err)
+		}
+		log = f
+		ws = append(ws, f)
+	}
+	w := io.MultiWriter(ws...)
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	p.cmd.SysProcAttr = sysProcAttr()
 	// Output is copied through pipes; never let a stray holder of the pipe
 	// block Wait.
 	p.cmd.WaitDelay = time.Second
 	if err := p.cmd.Start(); err != nil {
+		if log != nil {
+			log.Close()
+		}
 		return nil, fmt.Errorf("start %s: %w", s.Path, err)
 	}
 	go func() {
 		p.waitErr = p.cmd.Wait()
+		if log != nil {
+			log.Close()
+		}
 		close(p.exited)
 	}()
 	if s.Ready == nil {
@@ -131,35 +124,42 @@ func Start(s Spec) (*Proc, error) {
 	if timeout <= 0 {
 		timeout = DefaultReadyTimeout
 	}
-	if err := p.waitReady(s.Ready, timeout); err != nil {
+	if err := p.waitReady(ctx, s.Ready, timeout); err != nil {
 		_ = p.Kill()
 		return nil, err
 	}
 	return p, nil
 }
 
-// Retry picks n free ports, builds a spec for them and starts it, again on
-// fresh ports when one was taken meanwhile (at most attempts times).
-func Retry(n, attempts int, spec func(ports []int) (Spec, error)) (*Proc, error) {
-	for attempt := 1; ; attempt++ {
-		ports, err := FreePorts(n)
-		if err != nil {
-			return nil, fmt.Errorf("pick free ports: %w", err)
-		}
-		s, err := spec(ports)
-		if err != nil {
-			return nil, err
-		}
-		p, err := Start(s)
-		if errors.Is(err, ErrPortTaken) && attempt < attempts {
-			continue
-		}
-		return p, err
+// Run runs s's program to completion in its own process group, killing the
+// group when ctx ends first. Its output goes to s.Output; Addr and Ready
+// are not used.
+func Run(ctx context.Context, s Spec) error {
+	s.Ready = nil
+	p, err := Start(ctx, s)
+	if err != nil {
+		return err
 	}
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		if err := p.Kill(); err != nil {
+			return err
+		}
+	}
+	err = p.waitErr
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", s.Path, strings.Join(s.Args, " "), err)
+	}
+	return nil
 }
 
-func (p *Proc) waitReady(ready func(string) error, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+func (p *Proc) waitReady(ctx context.Context, ready func(string) error, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for {
 		err := ready(p.Addr)
 		if err == nil {
@@ -172,10 +172,9 @@ func (p *Proc) waitReady(ready func(string) error, timeout time.Duration) error 
 				return fmt.Errorf("%s %s: %w", p.Name, p.Addr, ErrPortTaken)
 			}
 			return fmt.Errorf("%s on %s exited before it was ready (%v); output:\n%s", p.Name, p.Addr, p.waitErr, p.Output())
+		case <-ctx.Done():
+			return fmt.Errorf("%s on %s not ready within %s (%v, %v); output:\n%s", p.Name, p.Addr, timeout, ctx.Err(), err, p.Output())
 		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s on %s not ready within %s (%v); output:\n%s", p.Name, p.Addr, timeout, err, p.Output())
 		}
 	}
 }
@@ -223,10 +222,7 @@ func (p *Proc) Stop(grace time.Duration) error {
 // Kill is Stop without grace: SIGKILL to the group at once, for processes
 // with nothing to save. It also waits a moment for children the process
 // forked (reaped by init, not by us), so that nothing outlives it.
-func (p *Proc) Kill() error {
-	p.stopOnce.Do(func() { p.stopErr = p.end(0) })
-	return p.stopErr
-}
+func (p *Proc) Kill() error { return p.Stop(0) }
 
 func (p *Proc) end(grace time.Duration) error {
 	if !p.Alive() {
@@ -253,75 +249,4 @@ func (p *Proc) end(grace time.Duration) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
-}
-
-// PingRESP speaks just enough RESP to see the server at addr answer +PONG
-// (not -LOADING), without a client library's retries; timeout bounds the
-// exchange. It is the readiness probe of redis-server and redis-sentinel.
-func PingRESP(addr string, timeout time.Duration) error {
-	conn, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
-}
-
-// RedisReady is the readiness probe of a Redis process.
-func RedisReady(addr string) error { return PingRESP(addr, 500*time.Millisecond) }
-
-// TCPReady is a readiness probe that accepts any listener.
-func TCPReady(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// Tail keeps the last bytes written to it, up to its size.
-type Tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-// NewTail keeps at most max bytes.
-func NewTail(max int) *Tail { return &Tail{max: max} }
-
-// Write keeps p, dropping the oldest bytes over the size.
-func (t *Tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// String is what is kept.
-func (t *Tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
-
-// Last is the last n bytes of s, marked when cut.
-func Last(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

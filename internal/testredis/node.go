@@ -1,6 +1,7 @@
 package testredis
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"sync"
@@ -65,7 +66,7 @@ func (n *Node) Port() int { return n.port }
 func (n *Node) Up() {
 	n.tb.Helper()
 	args := append([]string{"--port", strconv.Itoa(n.port), "--bind", "127.0.0.1"}, n.args...)
-	p, err := testproc.Start(testproc.Spec{
+	p, err := testproc.Start(context.Background(), testproc.Spec{
 		Name: "redis-server", Path: n.path, Args: args, Addr: n.Addr(),
 		Ready: testproc.RedisReady, ReadyTimeout: nodeReadyTimeout,
 	})

@@ -29,10 +29,7 @@ const InstallHint = "install it with `apt-get install -y redis-server` (Debian/U
 // hands out 1..Databases-1 and leaves 0 to callers of URL(0) or Addr.
 const Databases = 64
 
-const (
-	stopGrace    = 5 * time.Second
-	portAttempts = 5
-)
+const stopGrace = 5 * time.Second
 
 // Server is a running redis-server. Its methods are safe for concurrent use.
 type Server struct {
@@ -56,16 +53,7 @@ type Server struct {
 // does not answer PING within 5s.
 func Start(tb testing.TB, extraArgs ...string) *Server {
 	tb.Helper()
-	s, err := start(tb.TempDir(), false, extraArgs)
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			tb.Errorf("%v", err)
-		}
-	})
-	return s
+	return testproc.ForTest(tb, func() (*Server, error) { return start(tb.TempDir(), false, extraArgs) })
 }
 
 // StartMain is Start for TestMain, where there is no testing.TB: it returns
@@ -100,7 +88,7 @@ func start(dir string, own bool, extraArgs []string) (*Server, error) {
 		return nil, fmt.Errorf("testredis: %w", err)
 	}
 	var port int
-	p, err := testproc.Retry(1, portAttempts, func(ports []int) (testproc.Spec, error) {
+	p, err := testproc.Retry(context.Background(), 1, func(ports []int) (testproc.Spec, error) {
 		port = ports[0]
 		args := []string{
 			"--port", strconv.Itoa(port),

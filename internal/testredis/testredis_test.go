@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/testproc"
 	"github.com/sessiond/sessiond/internal/testredis"
 )
 
@@ -214,41 +215,14 @@ func TestMissingRedisServer(t *testing.T) {
 		}
 	}
 
-	tb := &recordTB{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		testredis.Start(tb)
-	}()
-	<-done
-	if tb.skipped {
+	fatal, skipped := testproc.Record(t, func(tb testing.TB) { testredis.Start(tb) })
+	if skipped {
 		t.Error("Start skipped the test, want a failure")
 	}
-	if !strings.Contains(tb.fatal, "redis-server not found in PATH: "+testredis.InstallHint) {
-		t.Errorf("Start failed with %q, want the install hint", tb.fatal)
+	if !strings.Contains(fatal, "redis-server not found in PATH: "+testredis.InstallHint) {
+		t.Errorf("Start failed with %q, want the install hint", fatal)
 	}
 }
-
-// recordTB records Fatal and Skip calls instead of acting on the real test.
-type recordTB struct {
-	testing.TB
-	fatal   string
-	skipped bool
-}
-
-func (r *recordTB) Helper() {}
-func (r *recordTB) Fatalf(format string, args ...any) {
-	r.fatal = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-func (r *recordTB) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
-func (r *recordTB) FailNow()          { r.Fatalf("FailNow") }
-func (r *recordTB) Skip(...any)       { r.skipped = true; runtime.Goexit() }
-func (r *recordTB) Skipf(string, ...any) {
-	r.skipped = true
-	runtime.Goexit()
-}
-func (r *recordTB) SkipNow() { r.skipped = true; runtime.Goexit() }
 
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)

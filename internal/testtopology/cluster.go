@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sessiond/sessiond/internal/testproc"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testproc"
 )
 
 // Cluster layout and timings.
@@ -34,86 +33,57 @@ const (
 // redis-server on 127.0.0.1, created with redis-cli --cluster create.
 // Its methods are safe for concurrent use.
 type Cluster struct {
-	dir   string
+	g     *group
 	nodes []*proc // in start order; the first 3 were made masters
-
-	stopOnce sync.Once
-	stopErr  error
 }
 
 // StartCluster starts a cluster for the test and stops it in tb.Cleanup. It
 // calls tb.Fatalf when a program is missing or the cluster does not come up.
 func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
-	c, err := StartClusterMain()
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	tb.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			tb.Errorf("%v", err)
-		}
-	})
-	return c
+	return testproc.ForTest(tb, StartClusterMain)
 }
 
 // StartClusterMain is StartCluster for TestMain: it returns errors, and the
 // caller must call Stop.
 func StartClusterMain() (*Cluster, error) {
-	server, err := lookPath("redis-server", ServerInstallHint)
-	if err != nil {
-		return nil, err
-	}
-	cli, err := lookPath("redis-cli", CLIInstallHint)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := tempRoot("testtopology-cluster-")
-	if err != nil {
-		return nil, err
-	}
-	c := &Cluster{dir: dir}
-	total := ClusterMasters * (1 + ClusterReplicas)
-	for i := range total {
-		n, err := launch("cluster node "+strconv.Itoa(i), 2, func(ports []int) (string, []string, error) {
-			d, err := nodeDir(dir, ports[0])
+	return start("redis-cli", CLIInstallHint, "testtopology-cluster-", func(g *group, server, cli string) (*Cluster, error) {
+		for i := range ClusterMasters * (1 + ClusterReplicas) {
+			_, err := g.launch("cluster node "+strconv.Itoa(i), 2, func(ports []int) (string, []string, error) {
+				d, err := nodeDir(g.dir, ports[0])
+				if err != nil {
+					return "", nil, err
+				}
+				return server, []string{
+					"--port", strconv.Itoa(ports[0]),
+					"--bind", "127.0.0.1",
+					// The bus port is picked like the client port, rather than
+					// the default port+10000, which may be taken or above 65535.
+					"--cluster-port", strconv.Itoa(ports[1]),
+					"--cluster-enabled", "yes",
+					"--cluster-config-file", filepath.Join(g.dir, "nodes-"+strconv.Itoa(ports[0])+".conf"),
+					"--cluster-node-timeout", strconv.FormatInt(ClusterNodeTimeout.Milliseconds(), 10),
+					"--appendonly", "no",
+					"--save", "",
+					// A master otherwise waits 5s for more replicas before a
+					// full sync.
+					"--repl-diskless-sync-delay", "0",
+					"--dir", d,
+				}, nil
+			})
 			if err != nil {
-				return "", nil, err
+				return nil, err
 			}
-			return server, []string{
-				"--port", strconv.Itoa(ports[0]),
-				"--bind", "127.0.0.1",
-				// The bus port is picked like the client port, rather than
-				// the default port+10000, which may be taken or above 65535.
-				"--cluster-port", strconv.Itoa(ports[1]),
-				"--cluster-enabled", "yes",
-				"--cluster-config-file", filepath.Join(dir, "nodes-"+strconv.Itoa(ports[0])+".conf"),
-				"--cluster-node-timeout", strconv.FormatInt(ClusterNodeTimeout.Milliseconds(), 10),
-				"--appendonly", "no",
-				"--save", "",
-				// A master otherwise waits 5s for more replicas before a
-				// full sync.
-				"--repl-diskless-sync-delay", "0",
-				"--dir", d,
-			}, nil
-		})
-		if err != nil {
-			_ = c.Stop()
+		}
+		c := &Cluster{g: g, nodes: g.procs}
+		if err := c.create(cli); err != nil {
 			return nil, err
 		}
-		c.nodes = append(c.nodes, n)
-	}
-	if err := c.create(cli); err != nil {
-		_ = c.Stop()
-		return nil, err
-	}
-	ctx := context.Background()
-	if err := poll(ctx, clusterReadyTimeout, c.ready); err != nil {
-		err = fmt.Errorf("testtopology: cluster not ready within %s: %w\n%s", clusterReadyTimeout, err, outputs(c.nodes))
-		_ = c.Stop()
-		return nil, err
-	}
-	return c, nil
+		if err := poll(context.Background(), clusterReadyTimeout, c.ready); err != nil {
+			return nil, fmt.Errorf("testtopology: cluster not ready within %s: %w\n%s", clusterReadyTimeout, err, c.g.output())
+		}
+		return c, nil
+	})
 }
 
 // create runs redis-cli --cluster create over the nodes.
@@ -123,11 +93,9 @@ func (c *Cluster) create(cli string) error {
 	args := []string{"--cluster", "create"}
 	args = append(args, c.Addrs()...)
 	args = append(args, "--cluster-replicas", strconv.Itoa(ClusterReplicas), "--cluster-yes")
-	cmd := exec.CommandContext(ctx, cli, args...)
-	cmd.WaitDelay = time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("testtopology: %s %s: %v; output:\n%s\n%s", cli, strings.Join(args, " "), err, testproc.Last(string(out), outputTail), outputs(c.nodes))
+	out := testproc.NewTail(outputTail)
+	if err := testproc.Run(ctx, testproc.Spec{Name: "redis-cli", Path: cli, Args: args, Output: out}); err != nil {
+		return fmt.Errorf("testtopology: %v; output:\n%s\n%s", err, out, c.g.output())
 	}
 	return nil
 }
@@ -169,18 +137,12 @@ func (c *Cluster) ready(ctx context.Context) error {
 }
 
 // Addrs are the "127.0.0.1:port" of all six nodes, as seeds for a client.
-func (c *Cluster) Addrs() []string {
-	out := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
-		out[i] = n.addr
-	}
-	return out
-}
+func (c *Cluster) Addrs() []string { return addrs(c.nodes) }
 
 // Client returns a new cluster client of the topology; the caller closes it.
 func (c *Cluster) Client() *redis.ClusterClient {
 	return redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs: c.liveAddrs(), DialTimeout: 2 * time.Second,
+		Addrs: addrs(c.live()), DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
 	})
 }
@@ -189,12 +151,7 @@ func (c *Cluster) Client() *redis.ClusterClient {
 // the test ends. Tests that share a cluster must not run in parallel.
 func (c *Cluster) NewClient(tb testing.TB) *redis.ClusterClient {
 	tb.Helper()
-	if err := c.Flush(context.Background()); err != nil {
-		tb.Fatalf("%v", err)
-	}
-	cl := c.Client()
-	tb.Cleanup(func() { _ = cl.Close() })
-	return cl
+	return newClient(tb, c.Flush, c.Client)
 }
 
 // Flush empties the cluster: FLUSHALL on every master, then WAIT until each
@@ -247,11 +204,7 @@ func (c *Cluster) Masters(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.addr
-	}
-	return out, nil
+	return addrs(ms), nil
 }
 
 // masters reads CLUSTER NODES from a live node and returns the processes
@@ -276,7 +229,7 @@ func (c *Cluster) masters(ctx context.Context) ([]*proc, error) {
 				continue
 			}
 			addr, _, _ := strings.Cut(f[1], "@")
-			p := c.byAddr(addr)
+			p := byAddr(c.nodes, addr)
 			if p == nil {
 				return nil, fmt.Errorf("CLUSTER NODES names %s, not a node of this topology", addr)
 			}
@@ -321,47 +274,21 @@ func (c *Cluster) KillMaster(i int) (string, error) {
 // KillMaster, until a replica has taken over.
 func (c *Cluster) WaitHealthy(ctx context.Context) error {
 	if err := poll(ctx, clusterHealTimeout, c.ready); err != nil {
-		return fmt.Errorf("testtopology: cluster not healthy within %s: %w\n%s", clusterHealTimeout, err, outputs(c.nodes))
+		return fmt.Errorf("testtopology: cluster not healthy within %s: %w\n%s", clusterHealTimeout, err, c.g.output())
 	}
 	return nil
 }
 
 // Output is the tail of every node's log, for failure messages.
-func (c *Cluster) Output() string { return outputs(c.nodes) }
+func (c *Cluster) Output() string { return c.g.output() }
 
 // Stop kills every node and removes the cluster's directory. It is
 // idempotent and safe after KillMaster.
 func (c *Cluster) Stop() error {
-	c.stopOnce.Do(func() { c.stopErr = stopAll(c.nodes, c.dir) })
-	return c.stopErr
+	return c.g.stop()
 }
 
-func (c *Cluster) live() []*proc {
-	var out []*proc
-	for _, n := range c.nodes {
-		if n.alive() {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func (c *Cluster) liveAddrs() []string {
-	var out []string
-	for _, n := range c.live() {
-		out = append(out, n.addr)
-	}
-	return out
-}
-
-func (c *Cluster) byAddr(addr string) *proc {
-	for _, n := range c.nodes {
-		if n.addr == addr {
-			return n
-		}
-	}
-	return nil
-}
+func (c *Cluster) live() []*proc { return live(c.nodes) }
 
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(strings.TrimSpace(s), "\n", n+1)

@@ -3,10 +3,13 @@ package testtopology
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,11 +24,8 @@ const (
 	SentinelInstallHint = "install it with `apt-get install -y redis-sentinel` (Debian/Ubuntu)"
 )
 
-const (
-	portAttempts = 5
-	// outputTail is how much of a process's output an error quotes.
-	outputTail = 4 << 10
-)
+// outputTail is how much of a process's output an error quotes.
+const outputTail = 4 << 10
 
 // lookPath finds a program or explains how to install it.
 func lookPath(name, hint string) (string, error) {
@@ -45,14 +45,51 @@ type proc struct {
 	p    *testproc.Proc
 }
 
+// group is one topology's processes and directory, stopped together once.
+type group struct {
+	dir   string
+	procs []*proc // in start order
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// start makes a topology: it finds redis-server and the topology's other
+// program (with the hint that installs it), makes the topology's directory
+// (see tempRoot), and has fill start the processes in a group there. When
+// fill fails, what it started is stopped.
+func start[T any](other, hint, prefix string, fill func(g *group, server, otherPath string) (T, error)) (T, error) {
+	var zero T
+	server, err := lookPath("redis-server", ServerInstallHint)
+	if err != nil {
+		return zero, err
+	}
+	otherPath, err := lookPath(other, hint)
+	if err != nil {
+		return zero, err
+	}
+	dir, err := tempRoot(prefix)
+	if err != nil {
+		return zero, err
+	}
+	g := &group{dir: dir}
+	t, err := fill(g, server, otherPath)
+	if err != nil {
+		_ = g.stop()
+		return zero, err
+	}
+	return t, nil
+}
+
 // launchSpec builds a command line for the given free ports.
 type launchSpec func(ports []int) (path string, args []string, err error)
 
-// launch starts a process whose first port is its client port, and waits
-// until it answers PING. It retries on fresh ports when one was taken.
-func launch(role string, nports int, spec launchSpec) (*proc, error) {
+// launch starts a process of the group whose first port is its client
+// port, and waits until it answers PING. It retries on fresh ports when one
+// was taken.
+func (g *group) launch(role string, nports int, spec launchSpec) (*proc, error) {
 	var port int
-	p, err := testproc.Retry(nports, portAttempts, func(ports []int) (testproc.Spec, error) {
+	p, err := testproc.Retry(context.Background(), nports, func(ports []int) (testproc.Spec, error) {
 		path, args, err := spec(ports)
 		port = ports[0]
 		return testproc.Spec{Name: role, Path: path, Args: args, Addr: testproc.Addr(port), Ready: testproc.RedisReady}, err
@@ -60,8 +97,29 @@ func launch(role string, nports int, spec launchSpec) (*proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testtopology: %w", err)
 	}
-	return &proc{role: role, addr: p.Addr, port: port, p: p}, nil
+	pr := &proc{role: role, addr: p.Addr, port: port, p: p}
+	g.procs = append(g.procs, pr)
+	return pr, nil
 }
+
+// stop kills every process, the last started first, and removes the
+// directory; it returns the first error, and the same on later calls.
+func (g *group) stop() error {
+	g.stopOnce.Do(func() {
+		for i := len(g.procs) - 1; i >= 0; i-- {
+			if err := g.procs[i].stop(); err != nil && g.stopErr == nil {
+				g.stopErr = err
+			}
+		}
+		if err := os.RemoveAll(g.dir); err != nil && g.stopErr == nil {
+			g.stopErr = fmt.Errorf("testtopology: %w", err)
+		}
+	})
+	return g.stopErr
+}
+
+// output is the tail of every process's log, for failure messages.
+func (g *group) output() string { return outputs(g.procs) }
 
 // alive reports whether the process has not exited.
 func (p *proc) alive() bool { return p.p.Alive() }
@@ -79,6 +137,48 @@ func (p *proc) stop() error {
 		return fmt.Errorf("testtopology: %w", err)
 	}
 	return nil
+}
+
+// live are the processes of ps that have not exited.
+func live(ps []*proc) []*proc {
+	var out []*proc
+	for _, p := range ps {
+		if p.alive() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// addrs are the addresses of ps.
+func addrs(ps []*proc) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.addr
+	}
+	return out
+}
+
+// byAddr is the process of ps at addr, or nil.
+func byAddr(ps []*proc, addr string) *proc {
+	for _, p := range ps {
+		if p.addr == addr {
+			return p
+		}
+	}
+	return nil
+}
+
+// newClient flushes the topology and returns a new client of it, closed
+// when the test ends.
+func newClient[C io.Closer](tb testing.TB, flush func(context.Context) error, client func() C) C {
+	tb.Helper()
+	if err := flush(context.Background()); err != nil {
+		tb.Fatalf("%v", err)
+	}
+	c := client()
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // client is a plain client of this one process that neither retries nor
@@ -114,25 +214,6 @@ func poll(ctx context.Context, timeout time.Duration, check func(ctx context.Con
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// stopAll stops every process and removes dir; it returns the first error.
-func stopAll(procs []*proc, dir string) error {
-	var first error
-	for _, p := range procs {
-		if p == nil {
-			continue
-		}
-		if err := p.stop(); err != nil && first == nil {
-			first = err
-		}
-	}
-	if dir != "" {
-		if err := os.RemoveAll(dir); err != nil && first == nil {
-			first = fmt.Errorf("testtopology: %w", err)
-		}
-	}
-	return first
 }
 
 // outputs formats the tails of several processes' output for an error.

@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/testproc"
 )
 
 // Sentinel layout and timings.
@@ -39,12 +40,9 @@ const (
 // 3 redis-sentinel processes, all on 127.0.0.1. Its methods are safe for
 // concurrent use.
 type Sentinel struct {
-	dir       string
+	g         *group
 	servers   []*proc // servers[0] started as the master
 	sentinels []*proc
-
-	stopOnce sync.Once
-	stopErr  error
 }
 
 // StartSentinel starts the topology for the test and stops it in
@@ -52,38 +50,18 @@ type Sentinel struct {
 // do not see the master and both replicas in time.
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
-	s, err := StartSentinelMain()
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			tb.Errorf("%v", err)
-		}
-	})
-	return s
+	return testproc.ForTest(tb, StartSentinelMain)
 }
 
 // StartSentinelMain is StartSentinel for TestMain: it returns errors, and
 // the caller must call Stop.
 func StartSentinelMain() (*Sentinel, error) {
-	server, err := lookPath("redis-server", ServerInstallHint)
-	if err != nil {
-		return nil, err
-	}
-	sentinelBin, err := lookPath("redis-sentinel", SentinelInstallHint)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := tempRoot("testtopology-sentinel-")
-	if err != nil {
-		return nil, err
-	}
-	s := &Sentinel{dir: dir}
-	fail := func(err error) (*Sentinel, error) {
-		_ = s.Stop()
-		return nil, err
-	}
+	return start("redis-sentinel", SentinelInstallHint, "testtopology-sentinel-", startSentinel)
+}
+
+// startSentinel starts the master, its replicas and the sentinels in g.
+func startSentinel(g *group, server, sentinelBin string) (*Sentinel, error) {
+	s, dir := &Sentinel{g: g}, g.dir
 	serverArgs := func(port int, extra ...string) ([]string, error) {
 		d, err := nodeDir(dir, port)
 		if err != nil {
@@ -96,21 +74,21 @@ func StartSentinelMain() (*Sentinel, error) {
 			"--repl-diskless-sync-delay", "0",
 		}, extra...), nil
 	}
-	master, err := launch("master", 1, func(ports []int) (string, []string, error) {
+	master, err := g.launch("master", 1, func(ports []int) (string, []string, error) {
 		args, err := serverArgs(ports[0])
 		return server, args, err
 	})
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	s.servers = append(s.servers, master)
 	for i := range SentinelReplicas {
-		r, err := launch("replica "+strconv.Itoa(i), 1, func(ports []int) (string, []string, error) {
+		r, err := g.launch("replica "+strconv.Itoa(i), 1, func(ports []int) (string, []string, error) {
 			args, err := serverArgs(ports[0], "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
 			return server, args, err
 		})
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
 		s.servers = append(s.servers, r)
 	}
@@ -121,10 +99,10 @@ func StartSentinelMain() (*Sentinel, error) {
 	if err := poll(ctx, sentinelReadyWait, func(ctx context.Context) error {
 		return replicasOnline(ctx, master, SentinelReplicas)
 	}); err != nil {
-		return fail(fmt.Errorf("testtopology: replicas not in sync within %s: %w\n%s", sentinelReadyWait, err, outputs(s.servers)))
+		return nil, fmt.Errorf("testtopology: replicas not in sync within %s: %w\n%s", sentinelReadyWait, err, outputs(s.servers))
 	}
 	for i := range SentinelCount {
-		sp, err := launch("sentinel "+strconv.Itoa(i), 1, func(ports []int) (string, []string, error) {
+		sp, err := g.launch("sentinel "+strconv.Itoa(i), 1, func(ports []int) (string, []string, error) {
 			d, err := nodeDir(dir, ports[0])
 			if err != nil {
 				return "", nil, err
@@ -144,20 +122,20 @@ func StartSentinelMain() (*Sentinel, error) {
 			return sentinelBin, []string{conf}, nil
 		})
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
 		s.sentinels = append(s.sentinels, sp)
 		// A sentinel whose timer stalls for more than 2s (a loaded CI
 		// machine) enters TILT mode and will not fail over for 30s; 5s
 		// bounds what such a stall costs a test.
 		if err := sp.do(ctx, "SENTINEL", "DEBUG", "tilt-period", TiltPeriod.Milliseconds()).Err(); err != nil {
-			return fail(fmt.Errorf("testtopology: %s: SENTINEL DEBUG tilt-period: %w", sp.addr, err))
+			return nil, fmt.Errorf("testtopology: %s: SENTINEL DEBUG tilt-period: %w", sp.addr, err)
 		}
 	}
 	if err := poll(ctx, sentinelReadyWait, func(ctx context.Context) error {
 		return s.watching(ctx, master.addr)
 	}); err != nil {
-		return fail(fmt.Errorf("testtopology: sentinels not ready within %s: %w\n%s", sentinelReadyWait, err, s.Output()))
+		return nil, fmt.Errorf("testtopology: sentinels not ready within %s: %w\n%s", sentinelReadyWait, err, s.Output())
 	}
 	return s, nil
 }
@@ -243,13 +221,7 @@ func kv(v any, err error) (map[string]string, error) {
 }
 
 // SentinelAddrs are the "127.0.0.1:port" of the three sentinels.
-func (s *Sentinel) SentinelAddrs() []string {
-	out := make([]string, len(s.sentinels))
-	for i, p := range s.sentinels {
-		out[i] = p.addr
-	}
-	return out
-}
+func (s *Sentinel) SentinelAddrs() []string { return addrs(s.sentinels) }
 
 // MasterName is the name the sentinels monitor the master under.
 func (s *Sentinel) MasterName() string { return MasterName }
@@ -296,12 +268,7 @@ func (s *Sentinel) Client() *redis.Client {
 // when the test ends. Tests that share the topology must not run in parallel.
 func (s *Sentinel) NewClient(tb testing.TB) *redis.Client {
 	tb.Helper()
-	if err := s.Flush(context.Background()); err != nil {
-		tb.Fatalf("%v", err)
-	}
-	c := s.Client()
-	tb.Cleanup(func() { _ = c.Close() })
-	return c
+	return newClient(tb, s.Flush, s.Client)
 }
 
 // Flush empties the master (FLUSHALL) and waits until its replicas
@@ -374,34 +341,14 @@ func (s *Sentinel) WaitFailover(ctx context.Context, old string) (string, error)
 }
 
 // Output is the tail of every process's log, for failure messages.
-func (s *Sentinel) Output() string {
-	return outputs(append(append([]*proc{}, s.servers...), s.sentinels...))
-}
+func (s *Sentinel) Output() string { return s.g.output() }
 
 // Stop kills every process and removes the topology's directory. It is
 // idempotent and safe after KillMaster.
 func (s *Sentinel) Stop() error {
-	s.stopOnce.Do(func() {
-		s.stopErr = stopAll(append(append([]*proc{}, s.sentinels...), s.servers...), s.dir)
-	})
-	return s.stopErr
+	return s.g.stop()
 }
 
-func (s *Sentinel) liveSentinels() []*proc {
-	var out []*proc
-	for _, p := range s.sentinels {
-		if p.alive() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func (s *Sentinel) liveSentinels() []*proc { return live(s.sentinels) }
 
-func (s *Sentinel) byAddr(addr string) *proc {
-	for _, p := range s.servers {
-		if p.addr == addr {
-			return p
-		}
-	}
-	return nil
-}
+func (s *Sentinel) byAddr(addr string) *proc { return byAddr(s.servers, addr) }

@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/sessiond/sessiond/internal/testproc"
 )
 
 func TestRequested(t *testing.T) {
@@ -86,15 +87,9 @@ func TestMissingPrograms(t *testing.T) {
 		"StartCluster":  func(tb testing.TB) { StartCluster(tb) },
 		"StartSentinel": func(tb testing.TB) { StartSentinel(tb) },
 	} {
-		tb := &recordTB{TB: t}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			start(tb)
-		}()
-		<-done
-		if tb.skipped || tb.fatal == "" {
-			t.Errorf("%s without its programs: skipped %v, fatal %q; want a failure", name, tb.skipped, tb.fatal)
+		fatal, skipped := testproc.Record(t, start)
+		if skipped || fatal == "" {
+			t.Errorf("%s without its programs: skipped %v, fatal %q; want a failure", name, skipped, fatal)
 		}
 	}
 }
@@ -136,7 +131,7 @@ func TestClusterLifecycle(t *testing.T) {
 			t.Errorf("%s holds %d keys after Flush (%v), want 0 on masters and replicas", n.addr, k, err)
 		}
 	}
-	assertStops(t, c.Stop, c.nodes, c.dir)
+	assertStops(t, c.Stop, c.g)
 }
 
 // TestSentinelLifecycle starts the sentinel topology, checks that the
@@ -176,10 +171,10 @@ func TestSentinelLifecycle(t *testing.T) {
 			t.Errorf("%s holds %d keys after Flush (%v), want 0", n.addr, k, err)
 		}
 	}
-	assertStops(t, s.Stop, append(append([]*proc{}, s.servers...), s.sentinels...), s.dir)
+	assertStops(t, s.Stop, s.g)
 }
 
-func assertStops(t *testing.T, stop func() error, procs []*proc, dir string) {
+func assertStops(t *testing.T, stop func() error, g *group) {
 	t.Helper()
 	if err := stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
@@ -187,34 +182,12 @@ func assertStops(t *testing.T, stop func() error, procs []*proc, dir string) {
 	if err := stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
-	for _, p := range procs {
+	for _, p := range g.procs {
 		if err := syscall.Kill(-p.pid(), 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("%s pid %d: process group still there after Stop (kill 0: %v)", p.role, p.pid(), err)
 		}
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("directory %s still there after Stop (%v)", dir, err)
+	if _, err := os.Stat(g.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("directory %s still there after Stop (%v)", g.dir, err)
 	}
 }
-
-// recordTB records Fatal and Skip calls instead of acting on the real test.
-type recordTB struct {
-	testing.TB
-	fatal   string
-	skipped bool
-}
-
-func (r *recordTB) Helper()        {}
-func (r *recordTB) Cleanup(func()) {}
-func (r *recordTB) Fatalf(format string, args ...any) {
-	r.fatal = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-func (r *recordTB) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
-func (r *recordTB) FailNow()          { r.Fatalf("FailNow") }
-func (r *recordTB) Skip(...any)       { r.skipped = true; runtime.Goexit() }
-func (r *recordTB) Skipf(string, ...any) {
-	r.skipped = true
-	runtime.Goexit()
-}
-func (r *recordTB) SkipNow() { r.skipped = true; runtime.Goexit() }
