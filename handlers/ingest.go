@@ -134,19 +134,7 @@ const maxZoneLen = 15
 // or index: 1..15 of [A-Za-z0-9._-]. netip accepts any text after '%', and
 // the address is stored and shown to admins, so anything else is refused.
 func validZone(z string) bool {
-	if z == "" {
-		return true
-	}
-	if len(z) > maxZoneLen {
-		return false
-	}
-	for i := 0; i < len(z); i++ {
-		c := z[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return z == "" || session.Charset(z, maxZoneLen, "._-")
 }
 
 // internalActivity: POST /api/v1/internal/sessions/{session_id}/activity

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/metrics"
+	"github.com/sessiond/sessiond/pkg/session"
 )
 
 // Gin context keys.
@@ -30,18 +31,7 @@ const maxRequestIDLen = 128
 
 // saneRequestID reports whether a caller's X-Request-ID may be echoed:
 // 1..128 of [A-Za-z0-9._-].
-func saneRequestID(s string) bool {
-	if len(s) == 0 || len(s) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func saneRequestID(s string) bool { return session.Charset(s, maxRequestIDLen, "._-") }
 
 // reqState is what the middleware keeps for one request. It lives in the
 // gin context's Keys under keyState, as a pointer so that storing it boxes

@@ -38,7 +38,14 @@ func ValidDeviceType(s string) bool {
 }
 
 func validChars(s string, maxLen int, extra string) bool {
-	if len(s) == 0 || len(s) > maxLen || OnlyDots(s) {
+	return !OnlyDots(s) && Charset(s, maxLen, extra)
+}
+
+// Charset reports whether s is 1..maxLen bytes of ASCII letters, digits
+// and the bytes of extra: the character rule of every id, and of the other
+// short tokens sessiond takes from clients (request ids, IPv6 zones).
+func Charset(s string, maxLen int, extra string) bool {
+	if len(s) == 0 || len(s) > maxLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
