@@ -9,9 +9,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net"
 	"os"
 	"os/exec"
@@ -54,11 +51,15 @@ var secretEnv = []string{config.EnvRedisURL, config.EnvRedisPassword, config.Env
 
 func isKnownEnv(name string) bool { return slices.Contains(knownEnv, name) }
 
-// TestKnownEnvComplete parses pkg/config's source for its Env* constants, so
-// that a variable added there is noticed here (and in the files that list
-// every variable: docker-compose.yml and the ConfigMap).
+// TestKnownEnvComplete compares knownEnv with what config.Load reads
+// (config.Variables), so that a variable added there is noticed here (and
+// in the files that list every variable: docker-compose.yml and the
+// ConfigMap).
 func TestKnownEnvComplete(t *testing.T) {
-	parsed := configEnvConstants(t)
+	parsed := config.Variables()
+	if len(parsed) < 10 {
+		t.Fatalf("config.Variables found only %d variables: %v", len(parsed), parsed)
+	}
 	for _, name := range parsed {
 		if !isKnownEnv(name) {
 			t.Errorf("pkg/config reads %s, unknown to deploy_test.go: add it to knownEnv, and mention it in docker-compose.yml and deploy/k8s/configmap.yaml (or secret.example.yaml)", name)
@@ -66,58 +67,9 @@ func TestKnownEnvComplete(t *testing.T) {
 	}
 	for _, name := range knownEnv {
 		if !slices.Contains(parsed, name) {
-			t.Errorf("knownEnv has %s, but no Env* constant in pkg/config holds it", name)
+			t.Errorf("knownEnv has %s, but config.Load does not read it", name)
 		}
 	}
-}
-
-// configEnvConstants returns the values of the string constants named Env*
-// in pkg/config.
-func configEnvConstants(t *testing.T) []string {
-	t.Helper()
-	dir := filepath.Join(root, "pkg", "config")
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Go files in %s (%v)", dir, err)
-	}
-	var out []string
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range file.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !strings.HasPrefix(name.Name, "Env") || i >= len(vs.Values) {
-						continue
-					}
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					if !ok || lit.Kind != token.STRING {
-						continue
-					}
-					v, err := strconv.Unquote(lit.Value)
-					if err != nil {
-						t.Fatal(err)
-					}
-					out = append(out, v)
-				}
-			}
-		}
-	}
-	if len(out) < 10 {
-		t.Fatalf("found only %d Env* constants in %s: %v", len(out), dir, out)
-	}
-	return out
 }
 
 // envMentionRE finds SESSIOND_* variable names in any text.

@@ -8,6 +8,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -184,6 +185,20 @@ func (e *Error) Error() string {
 		b.WriteString(p.String())
 	}
 	return b.String()
+}
+
+// Variables returns the name of every environment variable Load reads, in
+// the order it reads them: derived from Load itself, so that the lists the
+// deploy files and the docs are checked against cannot drift from it.
+func Variables() []string {
+	var out []string
+	_, _ = Load(func(name string) string {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+		return ""
+	})
+	return out
 }
 
 // Load builds the configuration from getenv (os.Getenv in production) and
