@@ -155,17 +155,17 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 		pipe.SAdd(ctx, partnerTenantsKey(partner), tenantID)
 		expireAtLeast(ctx, pipe, partnerTenantsKey(partner), latestMS)
 		if _, err := pipe.Exec(ctx); err != nil {
-			full = wrap("sweep: partner tenants", err)
+			if err = wrap("sweep: partner tenants", err); !errors.Is(err, session.ErrStoreFull) {
+				return partner, pruned, 0, err
+			}
+			full = err
 		}
 	}
-	if full == nil || errors.Is(full, session.ErrStoreFull) {
-		var err error
-		reconciled, err = s.reconcileOutbox(ctx, tenantID, partner, nowMS)
-		full = errors.Join(full, err)
+	reconciled, err = s.reconcileOutbox(ctx, tenantID, partner, nowMS)
+	if err != nil && !errors.Is(err, session.ErrStoreFull) {
+		return partner, pruned, reconciled, err
 	}
-	if full != nil && !errors.Is(full, session.ErrStoreFull) {
-		return partner, pruned, reconciled, full
-	}
+	full = errors.Join(full, err)
 	// Revoked batches whose events a crash or a lost reply left unwritten:
 	// relayed also when Redis is full, as the revocation itself would be.
 	relayed, err := s.relayRevocations(ctx, tenantID, nowMS)
