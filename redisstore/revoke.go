@@ -82,7 +82,6 @@ const recoverTimeout = 2 * time.Second
 type tenantRevocation struct {
 	s      *Store
 	k      keys
-	userID string   // "" = every user of the tenant
 	ids    []string // the ids to revoke; none = every session the filter selects
 	shared revokeBatchCall
 	rids   *recordIDs
@@ -114,7 +113,7 @@ func (s *Store) newTenantRevocation(tenantID, userID string, r session.Revocatio
 		shared.deviceTypes = append(shared.deviceTypes, d)
 		shared.devIdx = append(shared.devIdx, k.device(d))
 	}
-	return &tenantRevocation{s: s, k: k, userID: userID, ids: r.IDs, shared: shared, rids: newRecordIDs(now)}, nil
+	return &tenantRevocation{s: s, k: k, ids: r.IDs, shared: shared, rids: newRecordIDs(now)}, nil
 }
 
 // run sends batch after batch until nothing is left to revoke or clean up.
@@ -178,8 +177,8 @@ func (t *tenantRevocation) nextBatch(ctx context.Context) (*revokeBatchCall, err
 // users are the distinct users of the given session hashes: the user
 // indexes the batch may change. A user revocation changes its own only.
 func (t *tenantRevocation) users(ctx context.Context, hashes []string) ([]string, error) {
-	if t.userID != "" {
-		return []string{t.userID}, nil
+	if u := t.shared.requiredUser; u != "" {
+		return []string{u}, nil
 	}
 	uids, err := run(ctx, t.s.rdb, sessionUsersCall{hashes: hashes}).StringSlice()
 	if err != nil {
