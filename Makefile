@@ -41,9 +41,9 @@ check-tools:
 	  echo "Install it:" >&2; \
 	  echo "  sudo apt-get install -y nginx          # Debian/Ubuntu" >&2; \
 	  exit 1; }
-	@for tool in docker-compose:docker-compose promtool:prometheus redis-cli:redis-tools redis-sentinel:redis-sentinel; do \
+	@for tool in docker-compose:docker-compose promtool:prometheus redis-cli:redis-tools redis-sentinel:redis-sentinel caddy:caddy chromium:chromium; do \
 	  command -v $${tool%%:*} >/dev/null 2>&1 || { \
-	    echo "error: $${tool%%:*} is not installed; the deploy/ and topology tests run it." >&2; \
+	    echo "error: $${tool%%:*} is not installed; the deploy/, topology, gateway or console tests run it." >&2; \
 	    echo "Install it:  sudo apt-get install -y $${tool##*:}   # Debian/Ubuntu" >&2; \
 	    exit 1; }; \
 	done

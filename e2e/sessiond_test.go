@@ -2,27 +2,21 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 
-	"github.com/sessiond/sessiond/handlers"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
 // secret signs the tokens sessiond accepts.
-var secret = []byte("e2e-test-secret-0123456789abcdef0123")
+var secret = testserver.Secret
 
 // sessiond is sessiond served in-process on a loopback port, wired as
 // cmd/sessiond wires it.
@@ -35,31 +29,8 @@ type sessiond struct {
 // starts is stopped when the test ends.
 func startSessiond(t *testing.T, rdb redis.UniversalClient) *sessiond {
 	t.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{HS256Secret: secret})
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	t.Cleanup(v.Close)
-	store := redisstore.New(rdb, redisstore.Options{})
-	broker := events.NewBroker(store, time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { broker.Run(ctx, nil) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-	srv := httptest.NewServer(handlers.New(handlers.Deps{
-		Store:       store,
-		Verifier:    v,
-		Log:         zap.NewNop(),
-		Events:      store,
-		Broker:      broker,
-		MaxLifetime: 720 * time.Hour,
-		DeviceOf:    device.Classify,
-	}))
-	t.Cleanup(srv.Close)
-	return &sessiond{URL: srv.URL, Addr: srv.Listener.Addr().String()}
+	srv := testserver.New(t, rdb, testserver.Options{Events: true, BrokerWait: time.Second, Serve: true})
+	return &sessiond{URL: srv.URL, Addr: srv.Addr}
 }
 
 // connect is a client made the way cmd/sessiond makes it, with a short

@@ -47,7 +47,7 @@ func TestSentinelFailover(t *testing.T) {
 	rdb := connect(t, redisstore.ConnectOptions{
 		Mode: "sentinel", Addrs: topo.SentinelAddrs(), Master: topo.MasterName(), Timeout: redisTimeout,
 	})
-	durable := newRig(t, rdb, rigConfig{store: redisstore.Options{WaitReplicas: 1, WaitTimeout: waitTimeout}})
+	durable := newRig(t, rdb, rigConfig{waitReplicas: 1, waitTimeout: waitTimeout})
 
 	t.Run("WaitLatency", func(t *testing.T) {
 		plain := newRig(t, rdb, rigConfig{})

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -21,14 +20,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/handlers"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/events"
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
 // testSecret signs every token the tests mint.
-var testSecret = []byte("faults-test-secret-0123456789abcdef0123456789")
+var testSecret = testserver.Secret
 
 // clientTimeout bounds every HTTP request a test sends: a request that
 // reaches it has hung, which the tests report as such.
@@ -39,15 +39,12 @@ const redisTimeout = 500 * time.Millisecond
 
 // rig is the real router on a Store, served over loopback HTTP.
 type rig struct {
-	store    *redisstore.Store
-	ts       *httptest.Server
-	tr       *http.Transport
-	client   *http.Client
-	verifier *auth.Verifier
+	store  *redisstore.Store
+	srv    *testserver.Server
+	tr     *http.Transport
+	client *http.Client
 
-	shutting   chan struct{}
-	stopBroker func()
-	closeOnce  sync.Once
+	closeOnce sync.Once
 
 	admin   string // super admin token
 	service string // service token (sessions:read sessions:write)
@@ -55,7 +52,10 @@ type rig struct {
 
 // rigConfig changes how newRig builds the router.
 type rigConfig struct {
-	store redisstore.Options
+	// waitReplicas and waitTimeout are SESSIOND_REDIS_WAIT_REPLICAS and
+	// SESSIOND_REDIS_WAIT_TIMEOUT.
+	waitReplicas int
+	waitTimeout  time.Duration
 	// events runs a Broker and serves the revocation stream.
 	events bool
 }
@@ -65,26 +65,15 @@ type rigConfig struct {
 // of the test.
 func newRig(tb testing.TB, rdb redis.UniversalClient, cfg rigConfig) *rig {
 	tb.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{HS256Secret: testSecret})
-	if err != nil {
-		tb.Fatalf("NewVerifier: %v", err)
-	}
-	st := redisstore.New(rdb, cfg.store)
-	r := &rig{store: st, verifier: v, shutting: make(chan struct{}), stopBroker: func() {}}
-	d := handlers.Deps{
-		Store: st, Verifier: v, Events: st, ShuttingDown: r.shutting,
+	srv := testserver.New(tb, rdb, testserver.Options{
+		Events: cfg.events, Serve: true,
+		Config: func(c *config.Config) {
+			c.RedisWaitReplicas, c.RedisWaitTimeout = cfg.waitReplicas, cfg.waitTimeout
+		},
 		// A short keep-alive tells a stream reader that the backlog is drained.
-		KeepAlive: 100 * time.Millisecond,
-	}
-	if cfg.events {
-		b := events.NewBroker(st, 200*time.Millisecond)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { b.Run(ctx, nil); close(done) }()
-		r.stopBroker = func() { cancel(); <-done }
-		d.Broker = b
-	}
-	r.ts = httptest.NewServer(handlers.New(d))
+		Deps: func(d *handlers.Deps) { d.KeepAlive = 100 * time.Millisecond },
+	})
+	r := &rig{store: srv.Store, srv: srv}
 	r.tr = &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	r.client = &http.Client{Transport: r.tr, Timeout: clientTimeout}
 	r.admin = mint(tb, auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin})
@@ -101,12 +90,10 @@ func newRig(tb testing.TB, rdb redis.UniversalClient, cfg rigConfig) *rig {
 // the verifier. It is idempotent.
 func (r *rig) close() {
 	r.closeOnce.Do(func() {
-		close(r.shutting)
+		r.srv.StartShutdown()
 		r.tr.CloseIdleConnections()
-		r.ts.Close()
+		r.srv.Close()
 		r.tr.CloseIdleConnections()
-		r.stopBroker()
-		r.verifier.Close()
 	})
 }
 
@@ -163,7 +150,7 @@ func (r *rig) do(method, path, token string, body any) result {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, r.ts.URL+path, rd)
+	req, err := http.NewRequest(method, r.srv.URL+path, rd)
 	if err != nil {
 		return result{err: err}
 	}
@@ -317,7 +304,7 @@ func (r *rig) readEvents(tb testing.TB, lastID string) []event {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		r.ts.URL+"/api/v1/internal/sessions/events?last_event_id="+url.QueryEscape(lastID), nil)
+		r.srv.URL+"/api/v1/internal/sessions/events?last_event_id="+url.QueryEscape(lastID), nil)
 	if err != nil {
 		tb.Fatalf("events request: %v", err)
 	}

@@ -42,7 +42,7 @@ func TestWaitShortfall(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rdb := connect(t, redisstore.ConnectOptions{URL: master.URL(0), Timeout: c.timeout})
-			r := newRig(t, rdb, rigConfig{events: true, store: redisstore.Options{WaitReplicas: 1, WaitTimeout: waitTimeout}})
+			r := newRig(t, rdb, rigConfig{events: true, waitReplicas: 1, waitTimeout: waitTimeout})
 			warm := r.mustCreate(t, "TS", "u1", "", "")
 			s := r.mustCreate(t, "TS", "u1", "", "")
 			if res := r.revokeOne(warm); res.status != http.StatusNoContent {
@@ -106,7 +106,7 @@ func TestRetryAfterShortfall(t *testing.T) {
 	t.Cleanup(func() { _ = raw.Close() })
 	waitUntil(t, 10*time.Second, "replica in sync", func() bool { return inSync(raw) })
 
-	opts := rigConfig{events: true, store: redisstore.Options{WaitReplicas: 1, WaitTimeout: waitTimeout}}
+	opts := rigConfig{events: true, waitReplicas: 1, waitTimeout: waitTimeout}
 	a := newRig(t, connect(t, redisstore.ConnectOptions{URL: master.URL(0)}), opts)
 	b := newRig(t, connect(t, redisstore.ConnectOptions{URL: master.URL(0)}), opts)
 	s := a.mustCreate(t, "TR", "u1", "", "")

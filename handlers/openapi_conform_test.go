@@ -202,9 +202,12 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: "/metrics", want: 200},
 		{method: "GET", path: "/openapi.json", want: 200},
 		{method: "GET", path: "/docs", want: 200},
+		{method: "GET", path: "/console", want: 200},
+		{method: "GET", path: "/console/index.html", want: 200},
+		{method: "GET", path: "/console/such.js", want: 404},
 	}
 	// Another method on an operations route is 405, documented on its GET.
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"} {
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/console", "/console/index.html"} {
 		calls = append(calls, call{method: "DELETE", docMethod: "GET", path: path, want: http.StatusMethodNotAllowed})
 	}
 	// Forward-auth, every method on both paths: alive, no token, a token

@@ -20,11 +20,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/handlers"
-	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/events"
+	"github.com/sessiond/sessiond/internal/testserver"
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/metrics"
-	"github.com/sessiond/sessiond/redisstore"
 )
 
 // newFullEnv builds the router as cmd/sessiond does, with every optional
@@ -32,27 +30,16 @@ import (
 // when runBroker is set; a router on a dead Redis needs the route only).
 func newFullEnv(tb testing.TB, rdb redis.UniversalClient, runBroker bool) (*env, *gin.Engine) {
 	tb.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{HS256Secret: testSecret})
-	if err != nil {
-		tb.Fatalf("NewVerifier: %v", err)
-	}
-	tb.Cleanup(v.Close)
 	e := &env{rdb: rdb, now: time.Now().UTC().Truncate(time.Millisecond)}
-	rs := redisstore.New(rdb, redisstore.Options{})
-	broker := events.NewBroker(rs, 200*time.Millisecond)
-	if runBroker {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { broker.Run(ctx, nil); close(done) }()
-		tb.Cleanup(func() { cancel(); <-done })
-	}
-	shutdown := make(chan struct{})
-	tb.Cleanup(func() { close(shutdown) })
-	g := handlers.New(handlers.Deps{
-		Store: rs, Verifier: v, MaxLifetime: maxLifetime, DeviceOf: device.Classify,
-		Now: func() time.Time { return e.now }, Events: rs, Broker: broker,
-		ShuttingDown: shutdown, KeepAlive: time.Second, Metrics: metrics.New("test"),
+	srv := testserver.New(tb, rdb, testserver.Options{
+		Events: true, NoTail: !runBroker, Metrics: metrics.New("test"),
+		Config: func(c *config.Config) { c.MaxSessionLifetime = maxLifetime },
+		Deps: func(d *handlers.Deps) {
+			d.Now = func() time.Time { return e.now }
+			d.KeepAlive = time.Second
+		},
 	})
+	g := srv.Handler
 	e.router = g
 	return e, g
 }

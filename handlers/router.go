@@ -41,6 +41,9 @@ type Deps struct {
 	ActivityInterval time.Duration
 	// Metrics, when set, records request metrics and is served at /metrics.
 	Metrics *metrics.Metrics
+	// Console, when set, serves the browser console at /console and the
+	// assets below it.
+	Console http.Handler
 }
 
 // DefaultMaxLifetime is SESSIOND_MAX_SESSION_LIFETIME's default.
@@ -83,6 +86,10 @@ func New(d Deps) *gin.Engine {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 	registerDocs(r)
+	if d.Console != nil {
+		r.GET("/console", gin.WrapH(d.Console))
+		r.GET("/console/*asset", gin.WrapH(d.Console))
+	}
 	if d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	}

@@ -15,10 +15,10 @@ import (
 
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/internal/testtopology"
 	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/events"
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
@@ -151,7 +151,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 }
 
 // testSecret signs every token the tests mint.
-var testSecret = []byte("handlers-test-secret-0123456789abcdef")
+var testSecret = testserver.Secret
 
 // maxLifetime is the router's SESSIOND_MAX_SESSION_LIFETIME in tests.
 const maxLifetime = 720 * time.Hour
@@ -195,44 +195,29 @@ func newEnv(tb testing.TB, b backend) *env {
 
 func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 	tb.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.Config{
-		HS256Secret: testSecret, Issuer: cfg.issuer, Audience: cfg.audience,
-	})
-	if err != nil {
-		tb.Fatalf("NewVerifier: %v", err)
-	}
-	tb.Cleanup(v.Close)
 	e := &env{rdb: rdb, now: time.Now().UTC().Truncate(time.Millisecond), iss: cfg.issuer, aud: cfg.audience}
-	rs := redisstore.New(rdb, redisstore.Options{EventRetention: cfg.retention})
-	var store session.Store = rs
-	if cfg.wrap != nil {
-		store = cfg.wrap(store)
-	}
-	var broker *events.Broker
-	if cfg.events {
-		broker = events.NewBroker(rs, 200*time.Millisecond)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { broker.Run(ctx, nil); close(done) }()
-		tb.Cleanup(func() { cancel(); <-done })
-	}
-	d := handlers.Deps{
-		Store:            store,
-		Verifier:         v,
-		Log:              cfg.log,
-		MaxLifetime:      maxLifetime,
-		DeviceOf:         device.Classify,
-		Now:              func() time.Time { return e.now },
-		Events:           rs,
-		Broker:           broker,
-		KeepAlive:        150 * time.Millisecond,
-		ActivityInterval: cfg.activity,
-		Metrics:          cfg.metrics,
-	}
-	if cfg.bare {
-		d.MaxLifetime, d.DeviceOf = 0, nil
-	}
-	e.router = handlers.New(d)
+	srv := testserver.New(tb, rdb, testserver.Options{
+		Config: func(c *config.Config) {
+			c.Issuer, c.Audience = cfg.issuer, cfg.audience
+			c.MaxSessionLifetime = maxLifetime
+			c.ActivityInterval = cfg.activity
+			if cfg.retention > 0 {
+				c.EventRetention = int(cfg.retention)
+			}
+		},
+		Events: cfg.events, Log: cfg.log, Metrics: cfg.metrics,
+		Deps: func(d *handlers.Deps) {
+			d.Now = func() time.Time { return e.now }
+			d.KeepAlive = 150 * time.Millisecond
+			if cfg.wrap != nil {
+				d.Store = cfg.wrap(d.Store)
+			}
+			if cfg.bare {
+				d.MaxLifetime, d.DeviceOf = 0, nil
+			}
+		},
+	})
+	e.router = srv.Handler
 	return e
 }
 

@@ -18,14 +18,14 @@ import (
 
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
 	"github.com/sessiond/sessiond/pkg/events"
-	"github.com/sessiond/sessiond/redisstore"
 )
 
 // testSecret signs every token the tests mint.
-var testSecret = []byte("sessionctl-test-secret-0123456789abcdef")
+var testSecret = testserver.Secret
 
 // srv is the sessiond every test talks to: the real router on redisstore
 // on a real redis-server, served over loopback.
@@ -69,39 +69,24 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	st := redisstore.New(rdb, redisstore.Options{})
-	v, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: testSecret})
+	ts, err := testserver.Start(rdb, testserver.Options{
+		Events: true, BrokerWait: 50 * time.Millisecond, Serve: true,
+		Deps: func(d *handlers.Deps) {
+			d.DeviceOf = func(string) string { return "desktop" }
+			d.KeepAlive = 200 * time.Millisecond
+		},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer v.Close()
-	broker := events.NewBroker(st, 50*time.Millisecond)
-	brokerDone := make(chan struct{})
-	go func() {
-		defer close(brokerDone)
-		broker.Run(ctx, nil)
-	}()
-	shutdown := make(chan struct{})
-	h := handlers.New(handlers.Deps{
-		Store: st, Verifier: v, Events: st, Broker: broker,
-		DeviceOf: func(string) string { return "desktop" }, KeepAlive: 200 * time.Millisecond,
-		ShuttingDown: shutdown,
-	})
-	hs := httptest.NewServer(h)
-	// Streams end on shutdown, then the server can close.
-	defer func() {
-		close(shutdown)
-		cancel()
-		<-brokerDone
-		hs.Close()
-	}()
+	defer ts.Close()
 
-	srv.url, srv.handler, srv.broker = hs.URL, h, broker
+	srv.url, srv.handler, srv.broker = ts.URL, ts.Handler, ts.Broker
 	srv.adminToken = mintMain(auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin})
 	svc, _ := auth.RoleOptions("service")
 	srv.serviceToken = mintMain(svc)
-	if srv.admin, err = client.New(hs.URL, client.WithToken(srv.adminToken)); err != nil {
+	if srv.admin, err = client.New(ts.URL, client.WithToken(srv.adminToken)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -27,11 +27,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/sessiond/sessiond/handlers"
-	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/pkg/config"
-	"github.com/sessiond/sessiond/pkg/device"
-	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/redisstore"
 )
@@ -121,59 +118,26 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 	}
 	defer closeStore()
 
-	verifier, err := auth.NewVerifier(ctx, auth.Config{
-		HS256Secret: []byte(cfg.HS256Secret), JWKSURL: cfg.JWKSURL,
-		Issuer: cfg.Issuer, Audience: cfg.Audience,
-	})
-	if err != nil {
-		return fmt.Errorf("token verifier: %w", err)
-	}
-	defer verifier.Close()
-
 	m := metrics.New(version)
-	redisstore.Instrument(rdb, m)
-	m.Pool(func() metrics.PoolStats {
-		var p metrics.PoolStats
-		p.Hits, p.Misses, p.Timeouts, p.TotalConns, p.IdleConns = redisstore.PoolStats(rdb)
-		return p
-	})
-	store := redisstore.New(rdb, redisstore.Options{
-		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
-		EventRetention: int64(cfg.EventRetention),
-		// Each tenant is swept by one instance per interval, whatever the count.
-		SweepLock: config.DefaultSweepLock(cfg.SweepInterval),
-	})
-	// Data an older version kept under the legacy key names moves now (the
-	// sweep also moves what an older instance still writes there).
-	if up, err := store.Upgrade(ctx); err != nil {
-		log.Warn("upgrade of legacy keys failed; the sweep retries", zap.Error(err))
-	} else if up.Tenants+up.Views+up.Events > 0 {
-		log.Info("moved legacy keys", zap.Int("tenants", up.Tenants), zap.Int("view_members", up.Views), zap.Int("events", up.Events))
+	svc, err := app.New(ctx, app.Options{Config: cfg, Redis: rdb, Log: log, Metrics: m})
+	if err != nil {
+		return err
 	}
-	broker := events.NewBroker(store, time.Second)
-	m.Followers(broker.Followers)
-	// Event streams never end by themselves: they end when shutdown starts,
-	// while ordinary requests drain.
-	closing := make(chan struct{})
-	router := handlers.New(handlers.Deps{
-		ShuttingDown: closing,
-		Store:        store, Verifier: verifier, Log: log,
-		MaxLifetime: cfg.MaxSessionLifetime, DeviceOf: device.Classify,
-		Events: store, Broker: broker, ActivityInterval: cfg.ActivityInterval, Metrics: m,
-	})
+	defer svc.Close()
+	svc.Upgrade(ctx)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (SESSIOND_ADDR): %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           router,
+		Handler:           svc.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	srv.RegisterOnShutdown(func() { close(closing) })
+	srv.RegisterOnShutdown(svc.StartShutdown)
 	if cfg.PprofAddr != "" {
 		paddr, stopPprof, err := startPprof(cfg.PprofAddr)
 		if err != nil {
@@ -194,18 +158,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 	background.Add(2)
 	go func() {
 		defer background.Done()
-		broker.Run(bgCtx, func(err error) { log.Warn("revocation stream: tail failed", zap.Error(err)) })
+		svc.RunEvents(bgCtx)
 	}()
 	go func() {
 		defer background.Done()
-		store.RunSweeper(bgCtx, cfg.SweepInterval, func(res redisstore.SweepResult, err error) {
-			m.Swept(err, res.Pruned)
-			if err != nil {
-				log.Warn("sweep failed", zap.Error(err))
-				return
-			}
-			log.Debug("sweep", zap.Int("tenants", res.Tenants), zap.Int64("pruned", res.Pruned), zap.Int("reconciled", res.Reconciled))
-		})
+		svc.RunSweeper(bgCtx, cfg.SweepInterval, func(res redisstore.SweepResult, err error) { m.Swept(err, res.Pruned) })
 	}()
 
 	served := make(chan error, 1)

@@ -48,7 +48,7 @@ func newSession(id, user, tenant string) map[string]any {
 func TestServeDevMode(t *testing.T) {
 	s := mustServe(t, quietConfig())
 	banner := s.stdout.String()
-	for _, want := range []string{"DEV MODE", "nothing persists", "curl -s " + s.base + "/api/v1/admin/sessions"} {
+	for _, want := range []string{"DEV MODE", "nothing persists", "curl -s " + s.base + "/api/v1/admin/sessions", s.base + "/console#token="} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
@@ -62,6 +62,9 @@ func TestServeDevMode(t *testing.T) {
 		t.Errorf("healthz status = %v, want ok", got)
 	}
 	mustDo(t, http.MethodGet, s.base+"/readyz", "", nil).wantStatus(t, http.StatusOK)
+	if res := mustGetConsole(t, s.base); res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("GET /console = %d with CSP %q, want 200 with frame-ancestors 'none'", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
 	mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions", "", nil).wantStatus(t, http.StatusUnauthorized)
 
 	r = mustDo(t, http.MethodPost, s.base+"/api/v1/internal/sessions", service, newSession("s1", "u1", "t1")).
@@ -123,6 +126,22 @@ func TestServeDevStoreWithSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustDo(t, http.MethodGet, s.base+"/api/v1/admin/sessions/", admin, nil).wantStatus(t, http.StatusOK)
+	if err := s.stop(t); err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+}
+
+// TestServeConsoleOff checks that SESSIOND_CONSOLE=off serves no console.
+func TestServeConsoleOff(t *testing.T) {
+	cfg := quietConfig()
+	cfg.Console = false
+	s := mustServe(t, cfg)
+	if strings.Contains(s.stdout.String(), "/console") {
+		t.Errorf("banner names the console while it is off:\n%s", s.stdout.String())
+	}
+	if res := mustGetConsole(t, s.base); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /console = %d, want 404 while the console is off", res.StatusCode)
+	}
 	if err := s.stop(t); err != nil {
 		t.Fatalf("serve returned %v, want nil", err)
 	}
@@ -279,4 +298,15 @@ func TestServeRedis(t *testing.T) {
 	if err := s.stop(t); err != nil {
 		t.Fatalf("serve returned %v, want nil", err)
 	}
+}
+
+// mustGetConsole fetches the console page (HTML, so not through mustDo).
+func mustGetConsole(tb testing.TB, base string) *http.Response {
+	tb.Helper()
+	res, err := http.Get(base + "/console")
+	if err != nil {
+		tb.Fatalf("GET /console: %v", err)
+	}
+	_ = res.Body.Close()
+	return res
 }

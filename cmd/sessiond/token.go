@@ -85,6 +85,10 @@ func printDevBanner(out io.Writer, cfg config.Config, addr string) error {
 	fmt.Fprintf(&b, "create a session, then list sessions:\n")
 	fmt.Fprintf(&b, "  curl -s -X POST %s/api/v1/internal/sessions -H \"Authorization: Bearer $SERVICE_TOKEN\" -H 'Content-Type: application/json' -d '{\"user_id\":\"u1\",\"tenant_id\":\"t1\",\"partner_id\":\"p1\",\"ttl_seconds\":3600,\"user_agent\":\"Mozilla/5.0 (Windows NT 10.0; Win64; x64)\"}'\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/api/v1/admin/sessions -H \"Authorization: Bearer $ADMIN_TOKEN\"\n\n", base)
+	if cfg.Console {
+		// The token rides in the fragment, which browsers never send.
+		fmt.Fprintf(&b, "browser console, signed in as super_admin:\n  %s/console#token=%s\n\n", base, admin)
+	}
 	fmt.Fprintf(&b, "mint more tokens (dev secret of this run only):\n  SESSIOND_JWT_HS256_SECRET=%s go run ./cmd/sessiond token --role tenant_admin --tenant t1\n\n", cfg.HS256Secret)
 	_, err = io.WriteString(out, b.String())
 	return err

@@ -45,7 +45,7 @@ func BenchmarkCachingVerifierHit(b *testing.B) {
 func BenchmarkVerifyNetwork(b *testing.B) {
 	e := newEnv(b)
 	s, tok := e.liveToken(b, uniq("t"))
-	c := mustClient(b, e.srv.URL)
+	c := mustClient(b, e.url)
 	mustVerify(b, c, tok, s)
 	ctx := context.Background()
 	b.Run("serial", func(b *testing.B) {

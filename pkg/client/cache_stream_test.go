@@ -66,7 +66,7 @@ func TestCachingVerifierOvertaken(t *testing.T) {
 		}
 		return resp, err
 	})
-	verifier := mustClient(t, e.srv.URL, client.WithHTTPClient(&http.Client{Transport: slow}))
+	verifier := mustClient(t, e.url, client.WithHTTPClient(&http.Client{Transport: slow}))
 	r = &cacheRun{drops: make(chan drop, 16)}
 	r.v = client.NewCachingVerifier(verifier, client.CacheOptions{EventsClient: e.eventsClient(t)})
 	client.SetDropHook(r.v, func(sid string, n int) { r.drops <- drop{sid, n, time.Now()} })

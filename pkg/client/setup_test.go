@@ -16,8 +16,10 @@ import (
 
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/redisstore"
 )
@@ -40,12 +42,12 @@ func TestMain(m *testing.M) {
 }
 
 // testSecret signs every token the tests mint.
-var testSecret = []byte("client-test-secret-0123456789abcdef")
+var testSecret = testserver.Secret
 
 // env is a real sessiond (handlers.New on redisstore on redis-server) served
 // over loopback, with clients for each kind of caller.
 type env struct {
-	srv     *httptest.Server
+	url     string // the API server
 	handler http.Handler
 	store   *redisstore.Store
 	broker  *events.Broker
@@ -76,39 +78,26 @@ func newEnvWith(tb testing.TB, o envOptions) *env {
 	if o.rdb == nil {
 		o.rdb = realRedis.NewClient(tb)
 	}
-	st := redisstore.New(o.rdb, redisstore.Options{EventRetention: o.retention})
-	v, err := auth.NewVerifier(context.Background(), auth.Config{HS256Secret: testSecret})
-	if err != nil {
-		tb.Fatalf("NewVerifier: %v", err)
-	}
-	tb.Cleanup(v.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	broker := events.NewBroker(st, 100*time.Millisecond)
-	brokerDone := make(chan struct{})
-	go func() {
-		defer close(brokerDone)
-		broker.Run(ctx, nil)
-	}()
-	shutdown := make(chan struct{})
-	h := handlers.New(handlers.Deps{
-		Store: st, Verifier: v, Events: st, Broker: broker,
-		MaxLifetime: 720 * time.Hour, DeviceOf: func(string) string { return "desktop" },
-		KeepAlive: 200 * time.Millisecond, ShuttingDown: shutdown,
+	srv := testserver.New(tb, o.rdb, testserver.Options{
+		Events: true, BrokerWait: 100 * time.Millisecond, Serve: true,
+		Config: func(c *config.Config) {
+			if o.retention > 0 {
+				c.EventRetention = int(o.retention)
+			}
+		},
+		Deps: func(d *handlers.Deps) {
+			d.DeviceOf = func(string) string { return "desktop" }
+			d.KeepAlive = 200 * time.Millisecond
+		},
 	})
-	e := &env{handler: h, store: st, broker: broker, counter: newCountingTransport()}
-	e.srv = httptest.NewServer(h)
-	// Cleanups run last-in first-out: end the event streams and the broker,
-	// then close the servers, which wait for their handlers.
+	e := &env{handler: srv.Handler, store: srv.Store, broker: srv.Broker, counter: newCountingTransport(), url: srv.URL}
+	// The second server closes before the first (cleanups run last-in
+	// first-out) and after the streams ended.
 	tb.Cleanup(func() {
 		if e.sse != nil {
+			srv.StartShutdown()
 			e.sse.Close()
 		}
-		e.srv.Close()
-	})
-	tb.Cleanup(func() {
-		close(shutdown)
-		cancel()
-		<-brokerDone
 	})
 	e.admin = e.client(tb, mint(tb, auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin}))
 	svc, err := auth.RoleOptions("service")
@@ -124,7 +113,7 @@ func newEnvWith(tb testing.TB, o envOptions) *env {
 // e.counter.
 func (e *env) client(tb testing.TB, token string) *client.Client {
 	tb.Helper()
-	return mustClient(tb, e.srv.URL, client.WithToken(token), client.WithHTTPClient(&http.Client{Transport: e.counter}))
+	return mustClient(tb, e.url, client.WithToken(token), client.WithHTTPClient(&http.Client{Transport: e.counter}))
 }
 
 // sseServer is a second server of the same router, for event streams a test

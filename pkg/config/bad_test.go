@@ -50,7 +50,8 @@ func TestLoadBad(t *testing.T) {
 		{"master in cluster", with(cluster, config.EnvRedisMaster, "m"), config.EnvRedisMaster, "only used in sentinel mode"},
 		{"password in standalone", with(nil, config.EnvRedisPassword, "pw"), config.EnvRedisPassword, "put the password in SESSIOND_REDIS_URL"},
 		{"tls in standalone", with(nil, config.EnvRedisTLS, "true"), config.EnvRedisTLS, "rediss://"},
-		{"tls not a bool", with(cluster, config.EnvRedisTLS, "yes"), config.EnvRedisTLS, `must be true or false, got "yes"`},
+		{"console not a switch", with(nil, config.EnvConsole, "maybe"), config.EnvConsole, `must be true or false (or on or off), got "maybe"`},
+		{"tls not a bool", with(cluster, config.EnvRedisTLS, "yes"), config.EnvRedisTLS, `must be true or false (or on or off), got "yes"`},
 
 		{"redis timeout zero", with(nil, config.EnvRedisTimeout, "0s"), config.EnvRedisTimeout, "must be positive, got 0s"},
 		{"redis timeout negative", with(nil, config.EnvRedisTimeout, "-1s"), config.EnvRedisTimeout, "must be positive"},

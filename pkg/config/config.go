@@ -45,6 +45,7 @@ const (
 	EnvActivityInterval   = "SESSIOND_VERIFY_ACTIVITY_INTERVAL"
 	EnvEventRetention     = "SESSIOND_EVENT_RETENTION"
 	EnvPprofAddr          = "SESSIOND_PPROF_ADDR"
+	EnvConsole            = "SESSIOND_CONSOLE"
 )
 
 // MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
@@ -104,11 +105,13 @@ type Config struct {
 	// most once per interval per session; zero means verify never writes.
 	ActivityInterval time.Duration
 	// EventRetention is the approximate number of revocation events kept in
-	// the stream (XADD MAXLEN ~).
+	// the stream (the append script trims it with XTRIM MAXLEN ~).
 	EventRetention int
 	// PprofAddr, when set, serves net/http/pprof on this loopback host:port
 	// (for profiling under load); empty means off.
 	PprofAddr string
+	// Console serves the tenant admin's browser console at /console.
+	Console bool
 }
 
 // The defaults of an empty environment. They are the only copy: the store's
@@ -146,6 +149,7 @@ func Default() Config {
 		RevokeBatch:        DefaultRevokeBatch,
 		ShutdownTimeout:    DefaultShutdownTimeout,
 		EventRetention:     DefaultEventRetention,
+		Console:            true,
 	}
 }
 
@@ -232,6 +236,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ActivityInterval = l.duration(EnvActivityInterval, c.ActivityInterval)
 	c.EventRetention = l.integer(EnvEventRetention, c.EventRetention)
 	c.PprofAddr = l.str(EnvPprofAddr, "")
+	c.Console = l.boolean(EnvConsole, c.Console)
 
 	l.problems = append(l.problems, c.validate()...)
 	if len(l.problems) > 0 {

@@ -72,6 +72,7 @@ func TestLoadDefaults(t *testing.T) {
 		RevokeBatch:        1000,
 		ShutdownTimeout:    15 * time.Second,
 		EventRetention:     100000,
+		Console:            true,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(empty) mismatch (-want +got):\n%s", diff)
@@ -96,6 +97,9 @@ func TestLoadGood(t *testing.T) {
 		{"pprof ipv4 loopback", with(nil, config.EnvPprofAddr, "127.0.0.1:6060"), func(c *config.Config) { c.PprofAddr = "127.0.0.1:6060" }},
 		{"pprof ipv6 loopback", with(nil, config.EnvPprofAddr, "[::1]:6060"), func(c *config.Config) { c.PprofAddr = "[::1]:6060" }},
 		{"pprof localhost any port", with(nil, config.EnvPprofAddr, "localhost:0"), func(c *config.Config) { c.PprofAddr = "localhost:0" }},
+		{"console off", with(nil, config.EnvConsole, "off"), func(c *config.Config) { c.Console = false }},
+		{"console false", with(nil, config.EnvConsole, "false"), func(c *config.Config) { c.Console = false }},
+		{"console on", with(nil, config.EnvConsole, "ON"), func(c *config.Config) { c.Console = true }},
 
 		{"redis url", with(nil, config.EnvRedisURL, "redis://localhost:6379/0", config.EnvHS256Secret, secret32),
 			func(c *config.Config) { c.RedisURL = "redis://localhost:6379/0"; c.HS256Secret = secret32 }},

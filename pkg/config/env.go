@@ -48,9 +48,15 @@ func (l *loader) boolean(name string, def bool) bool {
 	if v == "" {
 		return def
 	}
+	switch strings.ToLower(v) {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		l.fail(name, "must be true or false, got %q", v)
+		l.fail(name, "must be true or false (or on or off), got %q", v)
 		return def
 	}
 	return b

@@ -48,6 +48,7 @@ func (c Config) LogFields() []zap.Field {
 		zap.Duration("verify_activity_interval", c.ActivityInterval),
 		zap.Int("event_retention", c.EventRetention),
 		zap.String("pprof_addr", c.PprofAddr),
+		zap.Bool("console", c.Console),
 		zap.Bool("dev_store", c.DevStore()),
 		zap.Bool("dev_tokens", c.DevTokens()),
 	}
