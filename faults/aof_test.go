@@ -3,6 +3,7 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -30,7 +31,8 @@ func TestAOFRestart(t *testing.T) {
 	aof := []string{"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", dir}
 	first := testredis.Start(t, aof...)
 	rdb := connect(t, redisstore.ConnectOptions{URL: first.URL(0), Timeout: redisTimeout})
-	r := newRig(t, rdb, rigConfig{events: true})
+	// With history on: the ended records must survive the restart too.
+	r := newRig(t, rdb, rigConfig{events: true, history: true})
 
 	// Tenants TA and TB belong to partner PA, TC to none. Users ua3 and ux
 	// have sessions in two tenants each.
@@ -169,7 +171,8 @@ func TestAOFRestart(t *testing.T) {
 }
 
 // checkSessions checks live sessions answer 200 (tenant GET, admin GET,
-// verify with and without the tenant in the token) and revoked ones 404/401.
+// verify with and without the tenant in the token) and revoked ones 401 on
+// verify and, on GET, 404 (history off) or 200 with status "revoked".
 func checkSessions(t *testing.T, r *rig, when string, live, gone []sess) {
 	t.Helper()
 	for _, s := range live {
@@ -182,18 +185,25 @@ func checkSessions(t *testing.T, r *rig, when string, live, gone []sess) {
 			}
 		}
 	}
+	get := http.StatusNotFound
+	if r.history {
+		get = http.StatusOK
+	}
 	for _, s := range gone {
 		for name, c := range map[string]struct {
 			res  result
 			want int
 		}{
-			"tenant GET":        {r.tenantGet(s), http.StatusNotFound},
-			"admin GET":         {r.adminGet(s), http.StatusNotFound},
+			"tenant GET":        {r.tenantGet(s), get},
+			"admin GET":         {r.adminGet(s), get},
 			"verify":            {r.verify(s.Token), http.StatusUnauthorized},
 			"verify by pointer": {r.verify(s.PointerToken), http.StatusUnauthorized},
 		} {
 			if c.res.err != nil || c.res.status != c.want {
 				t.Errorf("%s: %s of revoked session %s/%s: want %d, got %v", when, name, s.Tenant, s.ID, c.want, c.res)
+			}
+			if c.want == http.StatusOK && !bytes.Contains(c.res.body, []byte(`"status":"revoked"`)) {
+				t.Errorf("%s: %s of revoked session %s/%s: want it revoked, got %s", when, name, s.Tenant, s.ID, c.res.body)
 			}
 		}
 	}

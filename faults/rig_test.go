@@ -45,6 +45,7 @@ type rig struct {
 	client *http.Client
 
 	closeOnce sync.Once
+	history   bool // revoked sessions stay readable, as revoked
 
 	admin   string // super admin token
 	service string // service token (sessions:read sessions:write)
@@ -56,6 +57,9 @@ type rigConfig struct {
 	// SESSIOND_REDIS_WAIT_TIMEOUT.
 	waitReplicas int
 	waitTimeout  time.Duration
+	// history keeps revoked sessions (SESSIOND_HISTORY_RETENTION 1h); off
+	// otherwise, so a revoked session reads as 404 as in the reference.
+	history bool
 	// events runs a Broker and serves the revocation stream.
 	events bool
 }
@@ -69,11 +73,15 @@ func newRig(tb testing.TB, rdb redis.UniversalClient, cfg rigConfig) *rig {
 		Events: cfg.events, Serve: true,
 		Config: func(c *config.Config) {
 			c.RedisWaitReplicas, c.RedisWaitTimeout = cfg.waitReplicas, cfg.waitTimeout
+			c.HistoryRetention = 0
+			if cfg.history {
+				c.HistoryRetention = time.Hour
+			}
 		},
 		// A short keep-alive tells a stream reader that the backlog is drained.
 		Deps: func(d *handlers.Deps) { d.KeepAlive = 100 * time.Millisecond },
 	})
-	r := &rig{store: srv.Store, srv: srv}
+	r := &rig{store: srv.Store, srv: srv, history: cfg.history}
 	r.tr = &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	r.client = &http.Client{Transport: r.tr, Timeout: clientTimeout}
 	r.admin = mint(tb, auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin})

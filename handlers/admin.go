@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -77,7 +79,9 @@ func (a *api) adminRevokeAll(c *gin.Context) {
 		respond(c, http.StatusOK, toRevokeResponse(nil))
 		return
 	}
-	a.revokeAndRespond(c, session.Revocation{Filter: f, Reason: "admin_revoke_all", Actor: p.Subject})
+	a.revokeAndRespond(c, session.Revocation{
+		Filter: f, Reason: "admin_revoke_all", Actor: p.Subject, ActorRole: p.Role, Target: filterTarget(f),
+	})
 }
 
 // revokeAndRespond runs a revocation and answers {data: {revoked_count,
@@ -94,7 +98,7 @@ func (a *api) revokeAndRespond(c *gin.Context, r session.Revocation) {
 
 // adminSession loads a session by id for an admin caller; one out of reach is
 // not found, so that existence does not leak.
-func (a *api) adminSession(c *gin.Context, access auth.Access) (auth.Principal, session.Session, bool) {
+func (a *api) adminSession(c *gin.Context, access auth.Access, ended bool) (auth.Principal, session.Session, bool) {
 	p := principal(c)
 	if err := auth.Admin(p, access); err != nil {
 		fail(c, err)
@@ -107,6 +111,9 @@ func (a *api) adminSession(c *gin.Context, access auth.Access) (auth.Principal, 
 		return p, session.Session{}, false
 	}
 	s, err := a.Store.Get(c, id)
+	if ended && errors.Is(err, session.ErrNotFound) {
+		s, err = a.Store.GetEnded(c, "", id)
+	}
 	if err == nil && !auth.CanReachSession(p, s.TenantID, s.PartnerID) {
 		err = session.ErrNotFound
 	}
@@ -120,15 +127,27 @@ func (a *api) adminSession(c *gin.Context, access auth.Access) (auth.Principal, 
 
 // adminGet: GET /api/v1/admin/sessions/{session_id}
 func (a *api) adminGet(c *gin.Context) {
-	p, s, ok := a.adminSession(c, auth.Read)
+	p, s, ok := a.adminSession(c, auth.Read, true)
 	if ok {
 		respond(c, http.StatusOK, toSessionResponse(s, p.SessionID))
 	}
 }
 
+// filterTarget names the sessions an admin revoke-all selected, for the
+// audit: "filter:" and the filter's fields.
+func filterTarget(f session.Filter) string {
+	var parts []string
+	for _, kv := range [][2]string{{"user_id", f.UserID}, {"tenant_id", f.TenantID}, {"partner_id", f.PartnerID}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	return "filter:" + strings.Join(parts, ",")
+}
+
 // adminRevoke: DELETE /api/v1/admin/sessions/{session_id}
 func (a *api) adminRevoke(c *gin.Context) {
-	p, s, ok := a.adminSession(c, auth.Write)
+	p, s, ok := a.adminSession(c, auth.Write, false)
 	if ok {
 		a.revokeOne(c, p, s.TenantID, s.ID, "admin_revoke")
 	}
@@ -139,6 +158,7 @@ func (a *api) adminRevoke(c *gin.Context) {
 func (a *api) revokeOne(c *gin.Context, p auth.Principal, tenantID, id, reason string) {
 	revoked, err := a.Store.Revoke(c, session.Revocation{
 		Filter: session.Filter{TenantID: tenantID}, IDs: []string{id}, Reason: reason, Actor: p.Subject,
+		ActorRole: p.Role, Target: session.AuditTargetSession,
 	})
 	a.Metrics.Revoked(reason, len(revoked))
 	if err == nil && len(revoked) == 0 {

@@ -58,7 +58,13 @@ func (e *env) seedWorld(tb testing.TB) {
 // mustListIDs lists every session a super admin sees (one page of 100).
 func (e *env) mustListIDs(tb testing.TB, path string) []string {
 	tb.Helper()
-	r := e.get(tb, path, e.token(tb, superAdmin))
+	return e.mustListIDsAs(tb, path, e.token(tb, superAdmin))
+}
+
+// mustListIDsAs lists the ids of one page of path as token sees it.
+func (e *env) mustListIDsAs(tb testing.TB, path, token string) []string {
+	tb.Helper()
+	r := e.get(tb, path, token)
 	mustStatus(tb, r, http.StatusOK)
 	return ids(mustDecode[envelope[[]listItemJSON]](tb, r).Data)
 }

@@ -135,6 +135,24 @@ type (
 		LastActivityAt  *string   `json:"last_activity_at"`
 		ExpiresAt       string    `json:"expires_at"`
 		SSOApps         []appJSON `json:"sso_apps"`
+		EndingJSON
+	}
+	// EndingJSON is the history extension of a session.
+	EndingJSON struct {
+		Status       string `json:"status"`
+		EndedAt      string `json:"ended_at"`
+		RevokedBy    string `json:"revoked_by"`
+		RevokeReason string `json:"revoke_reason"`
+	}
+	auditJSON struct {
+		ID           string   `json:"id"`
+		At           string   `json:"at"`
+		Actor        string   `json:"actor"`
+		ActorRole    string   `json:"actor_role"`
+		Reason       string   `json:"reason"`
+		Target       string   `json:"target"`
+		RevokedCount int      `json:"revoked_count"`
+		SessionIDs   []string `json:"session_ids"`
 	}
 	listItemJSON struct {
 		ID             string  `json:"id"`
@@ -148,6 +166,7 @@ type (
 		LastActivityAt *string `json:"last_activity_at"`
 		ExpiresAt      string  `json:"expires_at"`
 		AppCount       int     `json:"app_count"`
+		EndingJSON
 	}
 	revokeJSON struct {
 		RevokedCount int      `json:"revoked_count"`

@@ -43,6 +43,7 @@ func (a *api) meRevokeAll(c *gin.Context) {
 	}
 	a.revokeAndRespond(c, session.Revocation{
 		Filter: own(p), ExceptID: p.SessionID, Reason: "user_revoke_others", Actor: p.Subject,
+		ActorRole: p.Role, Target: session.AuditTargetUser,
 	})
 }
 
@@ -75,7 +76,10 @@ func (a *api) meRevoke(c *gin.Context) {
 		return
 	}
 	f := session.Filter{TenantID: s.TenantID, UserID: p.Subject}
-	revoked, err := a.Store.Revoke(c, session.Revocation{Filter: f, IDs: []string{id}, Reason: "user_revoke", Actor: p.Subject})
+	revoked, err := a.Store.Revoke(c, session.Revocation{
+		Filter: f, IDs: []string{id}, Reason: "user_revoke", Actor: p.Subject,
+		ActorRole: p.Role, Target: session.AuditTargetSession,
+	})
 	a.Metrics.Revoked("user_revoke", len(revoked))
 	if err == nil && len(revoked) == 0 {
 		err = session.ErrNotFound

@@ -190,6 +190,10 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: t1 + "/nope", caller: super, want: 404},
 		{method: "GET", path: t1 + "/b.d", caller: super, want: 422},
 		{method: "GET", path: "/api/v1/tenants/T3/sessions/t3-u4", caller: tadmin, want: 403},
+		{method: "GET", path: t1 + "/audit", caller: tadmin, want: 200},
+		{method: "GET", path: t1 + "/audit", want: 401},
+		{method: "GET", path: t1 + "/audit?page=0", caller: tadmin, want: 422},
+		{method: "GET", path: "/api/v1/tenants/T3/sessions/audit", caller: tadmin, want: 403},
 
 		{method: "GET", path: "/api/v1/internal/sessions/events", want: 401},
 		{method: "GET", path: "/api/v1/internal/sessions/events", token: "not-a-jwt", want: 401},
@@ -283,6 +287,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: t1, caller: super},
 		{method: "POST", path: t1 + "/revoke-all", caller: super},
 		{method: "GET", path: t1 + "/stats", caller: tadmin},
+		{method: "GET", path: t1 + "/audit", caller: tadmin},
 		{method: "GET", path: t1 + "/users/u1", caller: super},
 		{method: "POST", path: t1 + "/users/u1/revoke", caller: super, body: map[string]any{"revoke_all": true}},
 		{method: "GET", path: t1 + "/t1-u2", caller: super},

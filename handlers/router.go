@@ -118,6 +118,7 @@ func New(d Deps) *gin.Engine {
 	t.GET("", a.tenantList)
 	t.POST("/revoke-all", a.tenantRevokeAll)
 	t.GET("/stats", a.tenantStats)
+	t.GET("/audit", a.tenantAudit)
 	t.GET("/users/:user_id", a.tenantUserList)
 	t.POST("/users/:user_id/revoke", a.tenantUserRevoke)
 	t.GET("/:session_id", a.tenantGet)

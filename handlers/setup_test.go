@@ -182,6 +182,10 @@ type envConfig struct {
 	activity time.Duration
 	// metrics, when set, instruments the router and serves /metrics.
 	metrics *metrics.Metrics
+	// history keeps revoked sessions and the audit (SESSIOND_HISTORY_RETENTION
+	// 1h). Off by default: most tests check the reference's behaviour, which
+	// history off restores exactly.
+	history bool
 	// events serves the revocation stream (a broker per env costs a blocking
 	// Redis read, so only the stream tests ask for one).
 	events bool
@@ -203,6 +207,10 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 			c.ActivityInterval = cfg.activity
 			if cfg.retention > 0 {
 				c.EventRetention = int(cfg.retention)
+			}
+			c.HistoryRetention = 0
+			if cfg.history {
+				c.HistoryRetention = time.Hour
 			}
 		},
 		Events: cfg.events, Log: cfg.log, Metrics: cfg.metrics,

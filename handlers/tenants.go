@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/pkg/wire"
 )
 
 // maxRevokeIDs bounds session_ids in one revoke request.
@@ -77,10 +79,10 @@ func (a *api) tenantUserList(c *gin.Context) {
 }
 
 // listPage reads active_only and the page, then answers one page of f.
-// Revoked and expired sessions are gone from Redis, so active_only=false
-// lists the same sessions.
+// active_only=false adds the ended sessions that history keeps (with
+// history off there are none, and it lists the same sessions).
 func (a *api) listPage(c *gin.Context, v *ValidationError, p auth.Principal, f session.Filter) {
-	_ = queryBool(c, v, "active_only", true)
+	f.WithEnded = !queryBool(c, v, "active_only", true)
 	pg := readPage(c, v)
 	if err := v.err(); err != nil {
 		fail(c, err)
@@ -100,8 +102,35 @@ func (a *api) tenantRevokeAll(c *gin.Context) {
 	if ok {
 		a.revokeAndRespond(c, session.Revocation{
 			Filter: session.Filter{TenantID: tenantID}, Reason: "tenant_revoke_all", Actor: p.Subject,
+			ActorRole: p.Role, Target: session.AuditTargetTenant,
 		})
 	}
+}
+
+// tenantAudit: GET /api/v1/tenants/{tenant_id}/sessions/audit (an
+// extension): the tenant's revocations, newest first.
+func (a *api) tenantAudit(c *gin.Context) {
+	var v ValidationError
+	_, tenantID, ok := a.tenantScope(c, &v, auth.Read)
+	if !ok {
+		return
+	}
+	pg := readPage(c, &v)
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	res, err := a.Store.Audit(c, tenantID, pg)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.Envelope[[]wire.AuditEntry]{
+		Data: toAuditEntries(res.Items),
+		Pagination: &wire.Pagination{Page: pg.Number, PerPage: pg.PerPage, TotalItems: res.Total,
+			TotalPages: session.TotalPages(res.Total, pg.PerPage)},
+		Meta: newMeta(c),
+	})
 }
 
 // tenantStats: GET /api/v1/tenants/{tenant_id}/sessions/stats
@@ -133,7 +162,7 @@ func (a *api) tenantUserRevoke(c *gin.Context) {
 	}
 	r := session.Revocation{
 		Filter: session.Filter{TenantID: tenantID, UserID: userID},
-		Reason: "user_revoke_admin", Actor: p.Subject,
+		Reason: "user_revoke_admin", Actor: p.Subject, ActorRole: p.Role, Target: session.AuditTargetUser,
 	}
 	ids, given := b.ids("session_ids", maxRevokeIDs, session.ValidID)
 	revokeAll := b.boolean("revoke_all", false)
@@ -162,6 +191,9 @@ func (a *api) tenantGet(c *gin.Context) {
 		return
 	}
 	s, err := a.Store.GetInTenant(c, tenantID, id)
+	if errors.Is(err, session.ErrNotFound) {
+		s, err = a.Store.GetEnded(c, tenantID, id)
+	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,124 @@ func TestTenantStats(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestHistoryAndAudit revokes through every revoke route with history on,
+// then reads the ended sessions and the audit through the tenant routes.
+func TestHistoryAndAudit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnvWith(t, b.client(t), envConfig{history: true})
+		for i, id := range []string{"h-admin", "h-tenant", "h-me", "h-user-1", "h-user-2", "h-all-1", "h-me-keep", "h-me-other"} {
+			user := map[string]string{"h-user-1": "u7", "h-user-2": "u7", "h-me": "u1", "h-me-keep": "u1", "h-me-other": "u1"}[id]
+			if user == "" {
+				user = "u9"
+			}
+			e.mustCreate(t, sess{"id": id, "user_id": user, "tenant_id": "T1", "partner_id": "P1", "ttl_seconds": 3600 - i})
+		}
+		super, ta := e.token(t, superAdmin), e.token(t, tenantAdmin)
+		me := e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "h-me-keep"})
+		ops := []struct {
+			name   string
+			do     func() response
+			reason string
+			actor  string
+			target string
+			ids    []string
+		}{
+			{"admin one", func() response { return e.del(t, pathAdmin+"/h-admin", super) }, "admin_revoke", "root", "session", []string{"h-admin"}},
+			{"tenant one", func() response { return e.del(t, pathTenant("T1")+"/h-tenant", ta) }, "tenant_revoke", "tadmin", "session", []string{"h-tenant"}},
+			{"me one", func() response { return e.del(t, pathMe+"/h-me", me) }, "user_revoke", "u1", "session", []string{"h-me"}},
+			{"me others", func() response { return e.post(t, pathMe+"/revoke-all", me, nil) }, "user_revoke_others", "u1", "user", []string{"h-me-other"}},
+			{"user", func() response {
+				return e.post(t, pathTenant("T1")+"/users/u7/revoke", ta, map[string]any{"revoke_all": true})
+			}, "user_revoke_admin", "tadmin", "user", []string{"h-user-1", "h-user-2"}},
+			{"admin revoke-all", func() response {
+				return e.post(t, pathAdmin+"/revoke-all", super, map[string]any{"user_id": "u9", "tenant_id": "T1"})
+			}, "admin_revoke_all", "root", "filter:user_id=u9,tenant_id=T1", []string{"h-all-1"}},
+		}
+		ended := map[string]string{}
+		for _, op := range ops {
+			r := op.do()
+			if r.Code != http.StatusOK && r.Code != http.StatusNoContent {
+				t.Fatalf("%s: status %d: %s", op.name, r.Code, r.Body)
+			}
+			for _, id := range op.ids {
+				ended[id] = op.reason
+			}
+		}
+		// Revoking an ended session again: 404, and no new entry.
+		mustStatus(t, e.del(t, pathTenant("T1")+"/h-tenant", ta), http.StatusNotFound)
+		mustStatus(t, e.del(t, pathAdmin+"/h-tenant", super), http.StatusNotFound)
+		if r := e.post(t, pathTenant("T1")+"/users/u7/revoke", ta, map[string]any{"revoke_all": true}); r.Code != http.StatusOK || mustDecode[envelope[revokeJSON]](t, r).Data.RevokedCount != 0 {
+			t.Errorf("revoking u7 again: %d %s, want 200 with revoked_count 0", r.Code, r.Body)
+		}
+
+		// active_only=false lists both, ended ones with their fields.
+		r := e.get(t, pathTenant("T1")+"?active_only=false&per_page=100", ta)
+		mustStatus(t, r, http.StatusOK)
+		list := mustDecode[envelope[[]listItemJSON]](t, r)
+		if list.Pagination.TotalItems != 8 || len(list.Data) != 8 {
+			t.Fatalf("active_only=false: total %d, %d items; want 8", list.Pagination.TotalItems, len(list.Data))
+		}
+		for _, it := range list.Data {
+			reason, isEnded := ended[it.ID]
+			switch {
+			case isEnded && (it.Status != "revoked" || it.RevokeReason != reason || it.EndedAt == "" || it.RevokedBy == ""):
+				t.Errorf("%s: %+v, want revoked (%s)", it.ID, it.EndingJSON, reason)
+			case !isEnded && (it.Status != "active" || it.EndedAt != "" || it.RevokedBy != ""):
+				t.Errorf("%s: %+v, want active", it.ID, it.EndingJSON)
+			}
+		}
+		// The default list and the user's own list stay active-only and
+		// carry no extension field.
+		r = e.get(t, pathTenant("T1"), ta)
+		if got := ids(mustDecode[envelope[[]listItemJSON]](t, r).Data); !slices.Equal(got, []string{"h-me-keep"}) || strings.Contains(string(r.Body), `"status"`) {
+			t.Errorf("default list: %v (%s), want [h-me-keep] without status", got, r.Body)
+		}
+		if got := e.mustListIDsAs(t, pathMe, me); !slices.Equal(got, []string{"h-me-keep"}) {
+			t.Errorf("/me list: %v, want [h-me-keep]", got)
+		}
+		r = e.get(t, pathTenant("T1")+"/users/u7?active_only=false", ta)
+		if got := ids(mustDecode[envelope[[]listItemJSON]](t, r).Data); !slices.Equal(got, []string{"h-user-1", "h-user-2"}) {
+			t.Errorf("user list with ended: %v", got)
+		}
+
+		// One ended session by id, for admins in reach; out of reach 404/403.
+		for _, path := range []string{pathTenant("T1") + "/h-tenant", pathAdmin + "/h-tenant"} {
+			r := e.get(t, path, super)
+			mustStatus(t, r, http.StatusOK)
+			s := mustDecode[envelope[sessionJSON]](t, r).Data
+			if s.Status != "revoked" || s.RevokedBy != "tadmin" || s.RevokeReason != "tenant_revoke" || s.UserID != "u9" {
+				t.Errorf("GET %s: %+v", path, s)
+			}
+		}
+		mustStatus(t, e.get(t, pathAdmin+"/h-tenant", e.token(t, auth.MintOptions{Subject: "p2", Role: auth.RolePartnerAdmin, PartnerID: "P2"})), http.StatusNotFound)
+		mustStatus(t, e.get(t, pathTenant("T1")+"/h-tenant", e.token(t, auth.MintOptions{Subject: "t3", Role: auth.RoleTenantAdmin, TenantID: "T3"})), http.StatusForbidden)
+
+		// The audit: one entry per operation that revoked, newest first.
+		r = e.get(t, pathTenant("T1")+"/audit?per_page=100", ta)
+		mustStatus(t, r, http.StatusOK)
+		audit := mustDecode[envelope[[]auditJSON]](t, r)
+		if audit.Pagination.TotalItems != len(ops) || len(audit.Data) != len(ops) {
+			t.Fatalf("audit: total %d, %d entries; want %d: %s", audit.Pagination.TotalItems, len(audit.Data), len(ops), r.Body)
+		}
+		for i, op := range ops {
+			got := audit.Data[len(ops)-1-i]
+			sort.Strings(got.SessionIDs)
+			if got.Reason != op.reason || got.Actor != op.actor || got.Target != op.target || got.RevokedCount != len(op.ids) || !slices.Equal(got.SessionIDs, op.ids) {
+				t.Errorf("audit of %s: %+v", op.name, got)
+			}
+		}
+		if audit.Data[0].ActorRole != "super_admin" || audit.Data[len(ops)-1].ActorRole != "super_admin" || audit.Data[1].ActorRole != "tenant_admin" {
+			t.Errorf("actor roles: %q, %q, %q", audit.Data[0].ActorRole, audit.Data[1].ActorRole, audit.Data[len(ops)-1].ActorRole)
+		}
+		r = e.get(t, pathTenant("T1")+"/audit?page=9&per_page=5", ta)
+		if page := mustDecode[envelope[[]auditJSON]](t, r); len(page.Data) != 0 || page.Pagination.TotalItems != len(ops) {
+			t.Errorf("audit past the end: %s", r.Body)
+		}
+		mustStatus(t, e.get(t, pathTenant("T1")+"/audit", e.token(t, auth.MintOptions{Subject: "t3", Role: auth.RoleTenantAdmin, TenantID: "T3"})), http.StatusForbidden)
+		mustStatus(t, e.get(t, pathTenant("T1")+"/audit", me), http.StatusForbidden)
+		mustValidationAt(t, e.get(t, pathTenant("T1")+"?active_only=maybe", ta), "bool_parsing", "query", "active_only")
 	})
 }

@@ -23,7 +23,30 @@ func toSessionResponse(s session.Session, currentSID string) wire.Session {
 		IPAddress: s.IPAddress, UserAgent: s.UserAgent, DeviceType: s.DeviceType, Location: s.Location,
 		IsCurrent: currentSID != "" && s.ID == currentSID,
 		CreatedAt: s.CreatedAt, LastActivityAt: s.LastActivityAt, ExpiresAt: s.ExpiresAt, SSOApps: apps,
+		Ending: toEnding(s),
 	}
+}
+
+// toEnding is the history extension of s: empty for a session read from an
+// active view.
+func toEnding(s session.Session) wire.Ending {
+	e := wire.Ending{Status: s.Status, RevokedBy: s.End.By, RevokeReason: s.End.Reason}
+	if !s.End.At.IsZero() {
+		at := s.End.At
+		e.EndedAt = &at
+	}
+	return e
+}
+
+func toAuditEntries(items []session.AuditEntry) []wire.AuditEntry {
+	out := make([]wire.AuditEntry, len(items))
+	for i, e := range items {
+		out[i] = wire.AuditEntry{
+			ID: e.ID, At: e.At, Actor: e.Actor, ActorRole: e.ActorRole, Reason: e.Reason,
+			Target: e.Target, RevokedCount: e.RevokedCount, SessionIDs: e.SessionIDs,
+		}
+	}
+	return out
 }
 
 func toListItems(items []session.Session, currentSID string) []wire.SessionListItem {
@@ -33,6 +56,7 @@ func toListItems(items []session.Session, currentSID string) []wire.SessionListI
 			ID: s.ID, UserID: s.UserID, UserEmail: s.UserEmail, IPAddress: s.IPAddress,
 			UserAgent: s.UserAgent, DeviceType: s.DeviceType, IsCurrent: currentSID != "" && s.ID == currentSID,
 			CreatedAt: s.CreatedAt, LastActivityAt: s.LastActivityAt, ExpiresAt: s.ExpiresAt, AppCount: len(s.Apps),
+			Ending: toEnding(s),
 		}
 	}
 	return out

@@ -39,6 +39,12 @@ import (
 //	lk:{#g}:upgrade      string lock of Upgrade
 //	ev:{#revocations}    stream revocation events (events.go)
 //	rv:{T}               hash   revocation records of the tenant (revoke_records.go)
+//	eh:{T}               hash   ended sid -> compact record of the revoked session (history.go)
+//	hd:{T}               zset   ended sid -> ms when history drops it
+//	hx:{T}:all           zset   ended sid -> its expires_at ms (listing order)
+//	hx:{T}:u:<uid>       zset   ended sid -> its expires_at ms (pruned against hd when read)
+//	au:{T}               hash   audit entry id -> header; "<id>:n" -> count; "<id>:s" -> first session ids
+//	ai:{T}               zset   audit entry id -> ms of the operation
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
@@ -53,6 +59,14 @@ func (k keys) partner() string           { return "tp:" + k.tag }
 func (k keys) adoption() string          { return "ad:" + k.tag }
 func (k keys) sweepLock() string         { return "lk:" + k.tag + ":sweep" }
 func (k keys) records() string           { return "rv:" + k.tag }
+func (k keys) ended() string             { return "eh:" + k.tag }
+func (k keys) endedDrop() string         { return "hd:" + k.tag }
+func (k keys) endedAll() string          { return "hx:" + k.tag + ":all" }
+func (k keys) endedUser(uid string) string {
+	return "hx:" + k.tag + ":u:" + uid
+}
+func (k keys) audit() string      { return "au:" + k.tag }
+func (k keys) auditOrder() string { return "ai:" + k.tag }
 func (k keys) created(t time.Time) string {
 	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")
 }

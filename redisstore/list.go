@@ -33,6 +33,9 @@ const repairRounds = 3
 // [0, count) in descending score order. A user's sessions across tenants are
 // merged from that user's per-tenant indexes (a user has few sessions).
 func (s *Store) List(ctx context.Context, f session.Filter, p session.Page) (session.PageResult, error) {
+	if f.WithEnded && f.TenantID != "" && s.history > 0 {
+		return s.listWithEnded(ctx, f, p)
+	}
 	idxs, err := s.indexes(ctx, f)
 	if err != nil || len(idxs) == 0 {
 		return session.PageResult{Items: []session.Session{}}, err

@@ -105,6 +105,14 @@ func (s *Store) newTenantRevocation(tenantID, userID string, r session.Revocatio
 		all: k.all(), users: k.users(), revokedCounter: k.revoked(now), records: k.records(), partner: k.partner(),
 		source: k.all(), nowMS: ms(now), counterTTLSeconds: int(counterTTL.Seconds()), requiredUser: userID,
 		exceptID: r.ExceptID, recordHeader: string(hdr), recordsExpireMS: ms(now.Add(relayHorizon)), sourceRank: -1,
+		ended: k.ended(), endedDrop: k.endedDrop(), endedAll: k.endedAll(), audit: k.audit(), auditOrder: k.auditOrder(),
+		historyMS: s.history.Milliseconds(), historyMax: s.histMax, auditMax: auditMax,
+	}
+	if s.history > 0 {
+		if shared.auditHeader, err = auditHeaderOf(r, now); err != nil {
+			return nil, err
+		}
+		shared.auditID = newRecordIDs(now).next()
 	}
 	if userID != "" {
 		shared.source = k.user(userID)
@@ -169,6 +177,7 @@ func (t *tenantRevocation) nextBatch(ctx context.Context) (*revokeBatchCall, err
 	for _, u := range users {
 		call.userIDs = append(call.userIDs, u)
 		call.userIdx = append(call.userIdx, t.k.user(u))
+		call.userHist = append(call.userHist, t.k.endedUser(u))
 	}
 	call.recordID = t.rids.next()
 	return &call, nil

@@ -150,7 +150,14 @@ func (s *Store) queueRelay(ctx context.Context, pipe redis.Pipeliner, b *revoked
 	for i, r := range b.revoked {
 		members[i] = viewMember(b.header.Tenant, r.ID)
 	}
-	if _, cluster := s.rdb.(*redis.ClusterClient); cluster {
+	if s.history > 0 {
+		// With history the id stays taken while its ended record is kept
+		// (and GetEnded finds the tenant by it).
+		keep := b.header.At + s.history.Milliseconds()
+		for _, r := range b.revoked {
+			rc.cmds = append(rc.cmds, pipe.PExpireAt(ctx, pointerKey(r.ID), time.UnixMilli(keep)))
+		}
+	} else if _, cluster := s.rdb.(*redis.ClusterClient); cluster {
 		// Every pointer has its own slot.
 		for _, r := range b.revoked {
 			rc.cmds = append(rc.cmds, pipe.Del(ctx, pointerKey(r.ID)))

@@ -35,6 +35,8 @@ var (
 	appendEventsSrc string
 	//go:embed scripts/session_users.lua
 	sessionUsersSrc string
+	//go:embed scripts/list_history.lua
+	listHistorySrc string
 
 	createScript       = redis.NewScript(createSrc)
 	touchScript        = redis.NewScript(touchSrc)
@@ -47,6 +49,7 @@ var (
 	revokeBatchScript  = redis.NewScript(revokeBatchSrc)
 	appendEventsScript = redis.NewScript(appendEventsSrc)
 	sessionUsersScript = redis.NewScript(sessionUsersSrc)
+	listHistoryScript  = redis.NewScript(listHistorySrc)
 )
 
 // luaCall is one call of a script: its keys and arguments.
@@ -208,6 +211,9 @@ func (c appendEventsCall) args() []any {
 type revokeBatchCall struct {
 	// KEYS 1-6
 	all, users, revokedCounter, records, partner, source string
+	// KEYS 7-11: history (ended records, their drop times, the ended
+	// tenant index) and the audit (entries, their order)
+	ended, endedDrop, endedAll, audit, auditOrder string
 	// ARGV 1-8
 	nowMS             int64
 	counterTTLSeconds int
@@ -217,24 +223,32 @@ type revokeBatchCall struct {
 	recordHeader      string
 	recordsExpireMS   int64
 	sourceRank        int64 // rank of ids[0] in source; -1 when ids were not read from it
+	// ARGV 9-13
+	historyMS   int64  // how long an ended session is kept; 0 = history off
+	historyMax  int    // most ended sessions kept per tenant
+	auditID     string // the operation's audit entry
+	auditHeader string // its JSON (actor, role, reason, target, time)
+	auditMax    int    // most audit entries kept per tenant
 	// The ids, and the users and device types whose indexes the batch may
-	// change, each with its key: KEYS 7.. and ARGV 12...
-	ids, hashes         []string
-	userIDs, userIdx    []string
-	deviceTypes, devIdx []string
+	// change, each with its key(s): KEYS 12.. and ARGV 17...
+	ids, hashes                []string
+	userIDs, userIdx, userHist []string
+	deviceTypes, devIdx        []string
 }
 
 func (c revokeBatchCall) script() *redis.Script { return revokeBatchScript }
 func (c revokeBatchCall) keys() []string {
-	keys := make([]string, 0, 6+len(c.hashes)+len(c.userIdx)+len(c.devIdx))
-	keys = append(keys, c.all, c.users, c.revokedCounter, c.records, c.partner, c.source)
-	keys = append(append(append(keys, c.hashes...), c.userIdx...), c.devIdx...)
+	keys := make([]string, 0, 11+len(c.hashes)+2*len(c.userIdx)+len(c.devIdx))
+	keys = append(keys, c.all, c.users, c.revokedCounter, c.records, c.partner, c.source,
+		c.ended, c.endedDrop, c.endedAll, c.audit, c.auditOrder)
+	keys = append(append(append(append(keys, c.hashes...), c.userIdx...), c.userHist...), c.devIdx...)
 	return keys
 }
 func (c revokeBatchCall) args() []any {
-	args := make([]any, 0, 11+len(c.ids)+len(c.userIDs)+len(c.deviceTypes))
+	args := make([]any, 0, 16+len(c.ids)+len(c.userIDs)+len(c.deviceTypes))
 	args = append(args, c.nowMS, c.counterTTLSeconds, c.requiredUser, c.exceptID, c.recordID, c.recordHeader,
-		c.recordsExpireMS, c.sourceRank, len(c.ids), len(c.userIDs), len(c.deviceTypes))
+		c.recordsExpireMS, c.sourceRank, c.historyMS, c.historyMax, c.auditID, c.auditHeader, c.auditMax,
+		len(c.ids), len(c.userIDs), len(c.deviceTypes))
 	args = strs(args, c.ids...)
 	args = strs(args, c.userIDs...)
 	return strs(args, c.deviceTypes...)
@@ -248,3 +262,23 @@ type sessionUsersCall struct {
 func (c sessionUsersCall) script() *redis.Script { return sessionUsersScript }
 func (c sessionUsersCall) keys() []string        { return c.hashes }
 func (c sessionUsersCall) args() []any           { return nil }
+
+// listHistoryCall is list_history.lua.
+type listHistoryCall struct {
+	active, ended, drops, records string // KEYS
+	nowMS, offset                 int64  // ARGV
+	size                          int
+	userList                      bool
+}
+
+func (c listHistoryCall) script() *redis.Script { return listHistoryScript }
+func (c listHistoryCall) keys() []string {
+	return []string{c.active, c.ended, c.drops, c.records}
+}
+func (c listHistoryCall) args() []any {
+	user := "0"
+	if c.userList {
+		user = "1"
+	}
+	return []any{c.nowMS, c.offset, c.size, user}
+}

@@ -39,6 +39,12 @@ type Options struct {
 	// sweeping it again (config.DefaultSweepLock of the default interval;
 	// set it a little below the interval).
 	SweepLock time.Duration
+	// HistoryRetention is how long a revoked session and each audit entry
+	// are kept (history.go); zero turns history off.
+	HistoryRetention time.Duration
+	// HistoryMax bounds the ended sessions kept per tenant
+	// (config.DefaultHistoryMaxPerTenant when zero), oldest dropped first.
+	HistoryMax int
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -53,6 +59,8 @@ type Store struct {
 	waitT     time.Duration
 	now       func() time.Time
 	partners  partnerCache
+	history   time.Duration
+	histMax   int
 }
 
 // New returns a Store on rdb.
@@ -73,6 +81,10 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.history, s.histMax = max(o.HistoryRetention, 0), o.HistoryMax
+	if s.histMax <= 0 {
+		s.histMax = config.DefaultHistoryMaxPerTenant
 	}
 	return s
 }

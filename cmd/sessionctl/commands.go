@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/sessiond/sessiond/pkg/client"
@@ -37,7 +38,7 @@ func (a *app) bindList(fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		var pg client.SessionPage
 		err := a.call(ctx, func(ctx context.Context) (err error) {
-			pg, err = a.client.ListSessions(ctx, f, p)
+			pg, err = a.listPage(ctx, f, p, false)
 			return err
 		})
 		if err != nil {
@@ -72,7 +73,7 @@ func (a *app) listAll(ctx context.Context, f client.AdminFilter, perPage int) er
 	for page := 1; ; page++ {
 		var pg client.SessionPage
 		err := a.call(ctx, func(ctx context.Context) (err error) {
-			pg, err = a.client.ListSessions(ctx, f, client.Page{Page: page, PerPage: perPage})
+			pg, err = a.listPage(ctx, f, client.Page{Page: page, PerPage: perPage}, true)
 			return err
 		})
 		if err != nil {
@@ -96,6 +97,15 @@ func (a *app) listAll(ctx context.Context, f client.AdminFilter, perPage int) er
 	return a.writeList(all, f.TenantID)
 }
 
+// listPage reads one page of f: from the admin list, or, for --all with a
+// tenant, from the tenant's list with the ended sessions history keeps.
+func (a *app) listPage(ctx context.Context, f client.AdminFilter, p client.Page, ended bool) (client.SessionPage, error) {
+	if ended && f.TenantID != "" && f.PartnerID == "" {
+		return a.client.TenantSessions(ctx, f.TenantID, client.TenantFilter{UserID: f.UserID, IncludeInactive: true}, p)
+	}
+	return a.client.ListSessions(ctx, f, p)
+}
+
 // writeList prints list items: an array of the API's items, or a table.
 func (a *app) writeList(items []client.SessionListItem, tenant string) error {
 	if a.json() {
@@ -104,7 +114,8 @@ func (a *app) writeList(items []client.SessionListItem, tenant string) error {
 		}
 		return writeJSON(a.out, items)
 	}
-	t := newSessionTable(a.out, tenant)
+	status := slices.ContainsFunc(items, func(s client.SessionListItem) bool { return s.Status != "" })
+	t := newSessionTable(a.out, tenant, status)
 	for _, s := range items {
 		t.row(s)
 	}
@@ -273,6 +284,39 @@ func (a *app) bindStats(fs *flag.FlagSet) func(context.Context, []string) error 
 			return writeJSON(a.out, st)
 		}
 		return writeStats(a.out, st)
+	}
+}
+
+func (a *app) bindAudit(fs *flag.FlagSet) func(context.Context, []string) error {
+	var p client.Page
+	fs.IntVar(&p.Page, "page", 0, "")
+	fs.IntVar(&p.PerPage, "per-page", 0, "")
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, 1, "TENANT"); err != nil {
+			return err
+		}
+		var pg client.AuditPage
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			pg, err = a.client.TenantAudit(ctx, args[0], p)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			return writeJSON(a.out, pg.Entries)
+		}
+		if err := writeAudit(a.out, pg.Entries); err != nil {
+			return err
+		}
+		pn := pg.Pagination
+		if pn.TotalItems == 0 {
+			fmt.Fprintln(a.err, "no revocations")
+		} else {
+			fmt.Fprintf(a.err, "page %d of %d (%s, %d per page)\n",
+				pn.Page, pn.TotalPages, plural(int(pn.TotalItems), "revocation"), pn.PerPage)
+		}
+		return nil
 	}
 }
 

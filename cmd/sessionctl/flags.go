@@ -29,6 +29,7 @@ func init() {
 		"revoke-user":   {usage: revokeUserUsage, bind: (*app).bindRevokeUser},
 		"revoke-tenant": {usage: revokeTenantUsage, bind: (*app).bindRevokeTenant},
 		"stats":         {usage: statsUsage, bind: (*app).bindStats},
+		"audit":         {usage: auditUsage, bind: (*app).bindAudit},
 		"watch":         {usage: watchUsage, bind: (*app).bindWatch},
 		"version":       {usage: versionUsage, offline: true, bind: (*app).bindVersion},
 		"help":          {usage: helpUsage, offline: true, bind: (*app).bindHelp},

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -48,33 +49,64 @@ func cell(s string) string {
 }
 
 // sessionTable writes list items as rows; the TENANT column appears when
-// tenant is known (list items do not carry it).
+// tenant is known (list items do not carry it), the STATUS column when the
+// list holds ended sessions.
 type sessionTable struct {
 	tw     *tabwriter.Writer
 	tenant string
+	status bool
 }
 
-func newSessionTable(w io.Writer, tenant string) *sessionTable {
-	t := &sessionTable{tw: newTable(w), tenant: tenant}
+func newSessionTable(w io.Writer, tenant string, status bool) *sessionTable {
+	t := &sessionTable{tw: newTable(w), tenant: tenant, status: status}
+	cols := []string{"ID", "USER"}
 	if tenant != "" {
-		fmt.Fprintln(t.tw, "ID\tUSER\tTENANT\tDEVICE\tIP\tCREATED\tEXPIRES\tAPPS")
-	} else {
-		fmt.Fprintln(t.tw, "ID\tUSER\tDEVICE\tIP\tCREATED\tEXPIRES\tAPPS")
+		cols = append(cols, "TENANT")
 	}
+	cols = append(cols, "DEVICE", "IP", "CREATED", "EXPIRES", "APPS")
+	if status {
+		cols = append(cols, "STATUS", "ENDED", "BY", "REASON")
+	}
+	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))
 	return t
 }
 
 func (t *sessionTable) row(s client.SessionListItem) {
+	cells := []string{cell(s.ID), cell(s.UserID)}
 	if t.tenant != "" {
-		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cell(s.ID), cell(s.UserID), cell(t.tenant), cell(s.DeviceType),
-			cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), s.AppCount)
-		return
+		cells = append(cells, cell(t.tenant))
 	}
-	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cell(s.ID), cell(s.UserID), cell(s.DeviceType),
-		cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), s.AppCount)
+	cells = append(cells, cell(s.DeviceType), cell(s.IPAddress), tableTime(s.CreatedAt), tableTime(s.ExpiresAt), strconv.Itoa(s.AppCount))
+	if t.status {
+		ended := "-"
+		if s.EndedAt != nil {
+			ended = tableTime(*s.EndedAt)
+		}
+		cells = append(cells, cell(s.Status), ended, cell(s.RevokedBy), cell(s.RevokeReason))
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
 
 func (t *sessionTable) flush() error { return t.tw.Flush() }
+
+// writeAudit writes audit entries as a table, newest first.
+func writeAudit(w io.Writer, entries []client.AuditEntry) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "AT\tACTOR\tROLE\tREASON\tTARGET\tCOUNT\tSESSIONS")
+	for _, e := range entries {
+		ids := make([]string, len(e.SessionIDs))
+		for i, id := range e.SessionIDs {
+			ids[i] = cell(id)
+		}
+		more := ""
+		if int64(len(ids)) < e.RevokedCount {
+			more = ",…"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s%s\n", tableTime(e.At), cell(e.Actor), cell(e.ActorRole),
+			cell(e.Reason), cell(e.Target), e.RevokedCount, strings.Join(ids, ","), more)
+	}
+	return tw.Flush()
+}
 
 // writeSession writes one session as FIELD VALUE lines, then its apps.
 func writeSession(w io.Writer, s client.Session) error {

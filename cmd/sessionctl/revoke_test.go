@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,10 +24,58 @@ func TestRevoke(t *testing.T) {
 	if diff := cmp.Diff(want, decode[client.RevokeResult](t, r)); diff != "" {
 		t.Errorf("revoke -o json (-want +got):\n%s", diff)
 	}
+	// History keeps the revoked sessions: get shows them as revoked, and
+	// revoking one again finds nothing.
 	for _, s := range ss {
-		if r := sessionctl(t, "get", s.ID); r.code != exitNotFound {
-			t.Errorf("get %s after revoke: got exit code %d, want %d", s.ID, r.code, exitNotFound)
+		got := decode[client.Session](t, mustOK(t, sessionctl(t, "get", s.ID, "-o", "json")))
+		if got.Status != "revoked" || got.RevokedBy != "root" || got.RevokeReason != "admin_revoke" || got.EndedAt == nil {
+			t.Errorf("get %s after revoke: %+v, want revoked by root", s.ID, got.Ending)
 		}
+		if r := sessionctl(t, "revoke", s.ID); r.code != exitNotFound {
+			t.Errorf("revoke %s again: got exit code %d, want %d", s.ID, r.code, exitNotFound)
+		}
+	}
+}
+
+func TestListAllWithEndedAndAudit(t *testing.T) {
+	t.Parallel()
+	tenant, ivy := uniq("acme"), uniq("ivy")
+	ss := mustCreate(t, tenant, "", ivy, 3)
+	mustOK(t, sessionctl(t, "revoke", ss[0].ID))
+	mustOK(t, sessionctl(t, "revoke-user", "--tenant", tenant, "--user", ivy))
+
+	// One page: active only (none left); --all: the ended ones too.
+	if r := mustOK(t, sessionctl(t, "list", "--tenant", tenant, "-o", "json")); len(decode[[]client.SessionListItem](t, r)) != 0 {
+		t.Errorf("list without --all: %s, want no session", r.stdout)
+	}
+	r := mustOK(t, sessionctl(t, "list", "--tenant", tenant, "--all"))
+	header, rows := tableRows(t, r.stdout)
+	if !slices.Contains(header, "STATUS") || len(rows) != 3 {
+		t.Fatalf("list --all: header %v, %d rows; want STATUS and 3 rows:\n%s", header, len(rows), r.stdout)
+	}
+	items := decode[[]client.SessionListItem](t, mustOK(t, sessionctl(t, "list", "--tenant", tenant, "--all", "-o", "json")))
+	reasons := map[string]string{}
+	for _, it := range items {
+		reasons[it.ID] = it.Status + " " + it.RevokeReason
+	}
+	want := map[string]string{ss[0].ID: "revoked admin_revoke", ss[1].ID: "revoked user_revoke_admin", ss[2].ID: "revoked user_revoke_admin"}
+	if diff := cmp.Diff(want, reasons); diff != "" {
+		t.Errorf("list --all -o json (-want +got):\n%s", diff)
+	}
+
+	// The audit: two operations, newest first.
+	entries := decode[[]client.AuditEntry](t, mustOK(t, sessionctl(t, "audit", tenant, "-o", "json")))
+	if len(entries) != 2 || entries[0].Reason != "user_revoke_admin" || entries[0].RevokedCount != 2 ||
+		entries[1].Reason != "admin_revoke" || entries[1].Actor != "root" || entries[1].ActorRole != "super_admin" {
+		t.Errorf("audit -o json: %+v", entries)
+	}
+	r = mustOK(t, sessionctl(t, "audit", tenant))
+	header, rows = tableRows(t, r.stdout)
+	if diff := cmp.Diff([]string{"AT", "ACTOR", "ROLE", "REASON", "TARGET", "COUNT", "SESSIONS"}, header); diff != "" || len(rows) != 2 {
+		t.Errorf("audit table: header (-want +got):\n%s\nrows %v", diff, rows)
+	}
+	if !strings.Contains(r.stderr, "page 1 of 1 (2 revocations") {
+		t.Errorf("audit stderr: %q", r.stderr)
 	}
 }
 

@@ -12,6 +12,7 @@ Commands:
   revoke-user          revoke a user's sessions in a tenant (--tenant T --user U [--ids a,b])
   revoke-tenant T      revoke every session of tenant T (asks first; --yes to skip)
   stats TENANT         show a tenant's session figures
+  audit TENANT         show a tenant's revocations: who, when, why (--page, --per-page)
   watch                follow the revocation stream (--from ID); Ctrl-C stops
   version              print sessionctl's version
   help [COMMAND]       show this help, or a command's
@@ -25,7 +26,7 @@ Global flags (accepted before or after the command):
   --timeout DURATION   bound on each request, 0 for none (default 30s); watch's
                        stream is not bounded
 
-Tokens: list, get, revoke, revoke-user, revoke-tenant and stats need an admin
+Tokens: list, get, revoke, revoke-user, revoke-tenant, stats and audit need an admin
 token (super_admin, partner_admin, tenant_admin, or a platform token with scope
 admin:read / admin:write) and only reach what it may see. watch needs a service
 token with scope sessions:read.
@@ -61,7 +62,10 @@ Lists the sessions the token can see (GET /api/v1/admin/sessions), latest
 expiry first; the filters combine. Without --all it prints one page and a
 "page N of M" line on stderr. With --all it pages through everything
 (100 per page unless --per-page says otherwise), skipping sessions seen on an
-earlier page, with a progress counter on stderr.
+earlier page, with a progress counter on stderr; with --tenant (and no
+--partner), --all also lists the revoked sessions that sessiond's history
+keeps (GET /api/v1/tenants/T/sessions?active_only=false), with a STATUS
+column.
 
 Table columns: ID, USER, TENANT (only with --tenant: list items do not carry
 their tenant), DEVICE, IP, CREATED, EXPIRES, APPS. json prints the list items
@@ -73,7 +77,20 @@ Flags:
   --partner P    only sessions of partner P's tenants
   --page N       page to show (default 1)
   --per-page N   sessions per page, 1..100 (default 20; 100 with --all)
-  --all          every page
+  --all          every page (and, with --tenant, the ended sessions too)
+`
+
+const auditUsage = `Usage: sessionctl audit TENANT [--page N] [--per-page N]
+
+Shows a tenant's revocations, newest first (GET
+/api/v1/tenants/T/sessions/audit): one row per revocation operation, with
+who made it (the token's sub and role), why (the reason), what it targeted
+(session, user, tenant, or an admin revoke-all's filter), how many sessions
+it revoked and the first few of them. Empty when sessiond's history is off.
+
+Flags:
+  --page N       page to show (default 1)
+  --per-page N   entries per page, 1..100 (default 20)
 `
 
 const getUsage = `Usage: sessionctl get ID

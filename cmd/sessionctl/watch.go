@@ -6,13 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sessiond/sessiond/pkg/wire"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessiond/sessiond/pkg/wire"
 
 	"github.com/sessiond/sessiond/pkg/client"
 )

@@ -88,7 +88,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		EventRetention: int64(cfg.EventRetention),
 		// Each tenant is swept by one instance per interval, whatever the count.
-		SweepLock: config.DefaultSweepLock(cfg.SweepInterval),
+		SweepLock:        config.DefaultSweepLock(cfg.SweepInterval),
+		HistoryRetention: cfg.HistoryRetention, HistoryMax: cfg.HistoryMaxPerTenant,
 	}
 	if o.Store != nil {
 		o.Store(&so)

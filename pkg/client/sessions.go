@@ -90,6 +90,27 @@ func (c *Client) TenantSessions(ctx context.Context, tenantID string, f TenantFi
 	return c.page(ctx, "/api/v1/tenants/"+t+"/sessions", q)
 }
 
+// TenantAudit returns one page of a tenant's revocation audit, newest first
+// (GET /api/v1/tenants/{t}/sessions/audit, an extension).
+func (c *Client) TenantAudit(ctx context.Context, tenantID string, p Page) (AuditPage, error) {
+	t, err := seg("tenant id", tenantID)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	var env envelope[[]AuditEntry]
+	if err := c.call(ctx, http.MethodGet, "/api/v1/tenants/"+t+"/sessions/audit", pageQuery(p), nil, &env); err != nil {
+		return AuditPage{}, err
+	}
+	pg := AuditPage{Entries: env.Data, Meta: env.Meta}
+	if env.Pagination != nil {
+		pg.Pagination = *env.Pagination
+	}
+	if pg.Entries == nil {
+		pg.Entries = []AuditEntry{}
+	}
+	return pg, nil
+}
+
 // TenantUserSessions lists one user's sessions in a tenant
 // (GET /api/v1/tenants/{t}/sessions/users/{u}).
 func (c *Client) TenantUserSessions(ctx context.Context, tenantID, userID string, p Page) (SessionPage, error) {

@@ -271,8 +271,15 @@ func TestAdminRevokeCalls(t *testing.T) {
 	if err := e.admin.RevokeSession(ctx, s1.ID); err != nil {
 		t.Fatalf("RevokeSession: %v", err)
 	}
-	if _, err := e.admin.GetSession(ctx, s1.ID); !errors.Is(err, client.ErrNotFound) {
-		t.Errorf("GetSession of a revoked session: got %v, want ErrNotFound", err)
+	// History keeps it: read by id, it is revoked; revoked again, not found.
+	if got, err := e.admin.GetSession(ctx, s1.ID); err != nil || got.Status != "revoked" || got.RevokeReason != "admin_revoke" {
+		t.Errorf("GetSession of a revoked session: got %+v, %v; want it revoked", got.Ending, err)
+	}
+	if err := e.admin.RevokeSession(ctx, s1.ID); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("RevokeSession of a revoked session: got %v, want ErrNotFound", err)
+	}
+	if pg, err := e.admin.TenantAudit(ctx, tenant, client.Page{}); err != nil || len(pg.Entries) != 1 || pg.Entries[0].SessionIDs[0] != s1.ID || pg.Pagination.TotalItems != 1 {
+		t.Errorf("TenantAudit: %+v, %v; want the one revocation of %s", pg, err, s1.ID)
 	}
 	res, err := e.admin.RevokeAll(ctx, client.AdminRevokeAll{UserID: "u1", TenantID: tenant})
 	if err != nil {

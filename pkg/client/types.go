@@ -36,7 +36,16 @@ type (
 	RevokeResult = wire.RevokeResult
 	// Stats are a tenant's session figures.
 	Stats = wire.Stats
+	// AuditEntry is one revocation operation in a tenant's audit.
+	AuditEntry = wire.AuditEntry
 )
+
+// AuditPage is one page of a tenant's audit.
+type AuditPage struct {
+	Entries    []AuditEntry
+	Pagination Pagination
+	Meta       Meta
+}
 
 // SessionPage is one page of sessions.
 type SessionPage struct {
@@ -63,8 +72,9 @@ type AdminFilter struct {
 // TenantFilter narrows a tenant's session list.
 type TenantFilter struct {
 	UserID string
-	// IncludeInactive sends active_only=false. Revoked and expired sessions
-	// are gone from sessiond, so it lists the same sessions today.
+	// IncludeInactive sends active_only=false: the list also holds the
+	// revoked sessions that history keeps (Status "revoked"), or the same
+	// sessions when history is off.
 	IncludeInactive bool
 }
 

@@ -50,6 +50,10 @@ func TestLoadBad(t *testing.T) {
 		{"master in cluster", with(cluster, config.EnvRedisMaster, "m"), config.EnvRedisMaster, "only used in sentinel mode"},
 		{"password in standalone", with(nil, config.EnvRedisPassword, "pw"), config.EnvRedisPassword, "put the password in SESSIOND_REDIS_URL"},
 		{"tls in standalone", with(nil, config.EnvRedisTLS, "true"), config.EnvRedisTLS, "rediss://"},
+		{"history not a duration", with(nil, config.EnvHistoryRetention, "7d"), config.EnvHistoryRetention, "must be a duration"},
+		{"history below a second", with(nil, config.EnvHistoryRetention, "10ms"), config.EnvHistoryRetention, "at least"},
+		{"history above a year", with(nil, config.EnvHistoryRetention, "9000h"), config.EnvHistoryRetention, "at most"},
+		{"history cap zero", with(nil, config.EnvHistoryMax, "0"), config.EnvHistoryMax, "between"},
 		{"console not a switch", with(nil, config.EnvConsole, "maybe"), config.EnvConsole, `must be true or false (or on or off), got "maybe"`},
 		{"tls not a bool", with(cluster, config.EnvRedisTLS, "yes"), config.EnvRedisTLS, `must be true or false (or on or off), got "yes"`},
 

@@ -46,6 +46,8 @@ const (
 	EnvEventRetention     = "SESSIOND_EVENT_RETENTION"
 	EnvPprofAddr          = "SESSIOND_PPROF_ADDR"
 	EnvConsole            = "SESSIOND_CONSOLE"
+	EnvHistoryRetention   = "SESSIOND_HISTORY_RETENTION"
+	EnvHistoryMax         = "SESSIOND_HISTORY_MAX_PER_TENANT"
 )
 
 // MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
@@ -112,21 +114,28 @@ type Config struct {
 	PprofAddr string
 	// Console serves the tenant admin's browser console at /console.
 	Console bool
+	// HistoryRetention is how long revoked sessions and the revocation
+	// audit are kept; zero turns history off.
+	HistoryRetention time.Duration
+	// HistoryMaxPerTenant bounds the revoked sessions kept per tenant.
+	HistoryMaxPerTenant int
 }
 
 // The defaults of an empty environment. They are the only copy: the store's
 // and the router's own fallbacks for a zero option use them too.
 const (
-	DefaultAddr               = ":8080"
-	DefaultRedisTimeout       = 2 * time.Second
-	DefaultRedisWaitTimeout   = 500 * time.Millisecond
-	DefaultLogLevel           = "info"
-	DefaultLogFormat          = "json"
-	DefaultMaxSessionLifetime = 720 * time.Hour
-	DefaultSweepInterval      = time.Minute
-	DefaultRevokeBatch        = 1000
-	DefaultShutdownTimeout    = 15 * time.Second
-	DefaultEventRetention     = 100000
+	DefaultAddr                = ":8080"
+	DefaultRedisTimeout        = 2 * time.Second
+	DefaultRedisWaitTimeout    = 500 * time.Millisecond
+	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "json"
+	DefaultMaxSessionLifetime  = 720 * time.Hour
+	DefaultSweepInterval       = time.Minute
+	DefaultRevokeBatch         = 1000
+	DefaultShutdownTimeout     = 15 * time.Second
+	DefaultEventRetention      = 100000
+	DefaultHistoryRetention    = 168 * time.Hour
+	DefaultHistoryMaxPerTenant = 100000
 )
 
 // DefaultSweepLock is how long one instance's sweep of a tenant keeps the
@@ -138,18 +147,20 @@ func DefaultSweepLock(interval time.Duration) time.Duration { return interval * 
 // all-in-memory dev setup.
 func Default() Config {
 	return Config{
-		Addr:               DefaultAddr,
-		RedisMode:          ModeStandalone,
-		RedisTimeout:       DefaultRedisTimeout,
-		RedisWaitTimeout:   DefaultRedisWaitTimeout,
-		LogLevel:           DefaultLogLevel,
-		LogFormat:          DefaultLogFormat,
-		MaxSessionLifetime: DefaultMaxSessionLifetime,
-		SweepInterval:      DefaultSweepInterval,
-		RevokeBatch:        DefaultRevokeBatch,
-		ShutdownTimeout:    DefaultShutdownTimeout,
-		EventRetention:     DefaultEventRetention,
-		Console:            true,
+		Addr:                DefaultAddr,
+		RedisMode:           ModeStandalone,
+		RedisTimeout:        DefaultRedisTimeout,
+		RedisWaitTimeout:    DefaultRedisWaitTimeout,
+		LogLevel:            DefaultLogLevel,
+		LogFormat:           DefaultLogFormat,
+		MaxSessionLifetime:  DefaultMaxSessionLifetime,
+		SweepInterval:       DefaultSweepInterval,
+		RevokeBatch:         DefaultRevokeBatch,
+		ShutdownTimeout:     DefaultShutdownTimeout,
+		EventRetention:      DefaultEventRetention,
+		Console:             true,
+		HistoryRetention:    DefaultHistoryRetention,
+		HistoryMaxPerTenant: DefaultHistoryMaxPerTenant,
 	}
 }
 
@@ -237,6 +248,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.EventRetention = l.integer(EnvEventRetention, c.EventRetention)
 	c.PprofAddr = l.str(EnvPprofAddr, "")
 	c.Console = l.boolean(EnvConsole, c.Console)
+	c.HistoryRetention = l.duration(EnvHistoryRetention, c.HistoryRetention)
+	c.HistoryMaxPerTenant = l.integer(EnvHistoryMax, c.HistoryMaxPerTenant)
 
 	l.problems = append(l.problems, c.validate()...)
 	if len(l.problems) > 0 {

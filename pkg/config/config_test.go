@@ -61,18 +61,20 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load(empty): %v", err)
 	}
 	want := config.Config{
-		Addr:               ":8080",
-		RedisMode:          "standalone",
-		RedisTimeout:       2 * time.Second,
-		RedisWaitTimeout:   500 * time.Millisecond,
-		LogLevel:           "info",
-		LogFormat:          "json",
-		MaxSessionLifetime: 720 * time.Hour,
-		SweepInterval:      time.Minute,
-		RevokeBatch:        1000,
-		ShutdownTimeout:    15 * time.Second,
-		EventRetention:     100000,
-		Console:            true,
+		Addr:                ":8080",
+		RedisMode:           "standalone",
+		RedisTimeout:        2 * time.Second,
+		RedisWaitTimeout:    500 * time.Millisecond,
+		LogLevel:            "info",
+		LogFormat:           "json",
+		MaxSessionLifetime:  720 * time.Hour,
+		SweepInterval:       time.Minute,
+		RevokeBatch:         1000,
+		ShutdownTimeout:     15 * time.Second,
+		EventRetention:      100000,
+		Console:             true,
+		HistoryRetention:    168 * time.Hour,
+		HistoryMaxPerTenant: 100000,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(empty) mismatch (-want +got):\n%s", diff)
@@ -98,6 +100,9 @@ func TestLoadGood(t *testing.T) {
 		{"pprof ipv6 loopback", with(nil, config.EnvPprofAddr, "[::1]:6060"), func(c *config.Config) { c.PprofAddr = "[::1]:6060" }},
 		{"pprof localhost any port", with(nil, config.EnvPprofAddr, "localhost:0"), func(c *config.Config) { c.PprofAddr = "localhost:0" }},
 		{"console off", with(nil, config.EnvConsole, "off"), func(c *config.Config) { c.Console = false }},
+		{"history off", with(nil, config.EnvHistoryRetention, "0"), func(c *config.Config) { c.HistoryRetention = 0 }},
+		{"history 30 days", with(nil, config.EnvHistoryRetention, "720h"), func(c *config.Config) { c.HistoryRetention = 720 * time.Hour }},
+		{"history cap", with(nil, config.EnvHistoryMax, "5000"), func(c *config.Config) { c.HistoryMaxPerTenant = 5000 }},
 		{"console false", with(nil, config.EnvConsole, "false"), func(c *config.Config) { c.Console = false }},
 		{"console on", with(nil, config.EnvConsole, "ON"), func(c *config.Config) { c.Console = true }},
 

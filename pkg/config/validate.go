@@ -134,6 +134,10 @@ func (c Config) validate() []Problem {
 		checkDuration(bad, EnvActivityInterval, c.ActivityInterval, time.Second, 0)
 	}
 	checkInt(bad, EnvEventRetention, c.EventRetention, 1000, 10_000_000)
+	if c.HistoryRetention != 0 {
+		checkDuration(bad, EnvHistoryRetention, c.HistoryRetention, time.Second, 8760*time.Hour)
+	}
+	checkInt(bad, EnvHistoryMax, c.HistoryMaxPerTenant, 1, 10_000_000)
 	return ps
 }
 

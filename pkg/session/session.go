@@ -67,6 +67,26 @@ type Session struct {
 	// there is no idle timeout.
 	AbsoluteExpiresAt time.Time
 	Apps              []SSOApp
+	// Status is empty for a session read from an active view, StatusActive
+	// for an active one in a listing that includes ended sessions, and
+	// StatusRevoked for an ended one (history), which also has End.
+	Status string
+	End    Ending
+}
+
+// The statuses of a session in a listing that includes ended sessions.
+const (
+	StatusActive  = "active"
+	StatusRevoked = "revoked"
+	StatusExpired = "expired"
+)
+
+// Ending is how an ended session ended: when, by whom (the actor's sub),
+// and why (the revocation reason).
+type Ending struct {
+	At     time.Time
+	By     string
+	Reason string
 }
 
 // SSOApp is an application the user reached through the session.
@@ -90,6 +110,9 @@ type Filter struct {
 	TenantID  string
 	PartnerID string
 	UserID    string
+	// WithEnded also lists the tenant's ended sessions that history keeps
+	// (only with TenantID; the cross-tenant views are active-only).
+	WithEnded bool
 }
 
 // Empty reports whether the filter selects nothing in particular.
@@ -147,9 +170,43 @@ type Revocation struct {
 	IDs []string
 	// ExceptID is kept even when it matches.
 	ExceptID string
-	// Reason and Actor describe the revocation for events and metrics.
-	Reason string
-	Actor  string
+	// Reason and Actor (the caller's sub) describe the revocation for
+	// events, metrics, ended sessions and the audit; ActorRole and Target
+	// (AuditTarget*, or the filter of an admin revoke-all) are for the audit.
+	Reason    string
+	Actor     string
+	ActorRole string
+	Target    string
+}
+
+// The targets of an audited revocation.
+const (
+	AuditTargetSession = "session"
+	AuditTargetUser    = "user"
+	AuditTargetTenant  = "tenant"
+)
+
+// AuditEntry is one revocation operation in one tenant.
+type AuditEntry struct {
+	ID           string
+	At           time.Time
+	Actor        string
+	ActorRole    string
+	Reason       string
+	Target       string
+	RevokedCount int64
+	// SessionIDs are the first few sessions it revoked (AuditSessionIDs).
+	SessionIDs []string
+}
+
+// AuditSessionIDs is how many session ids an audit entry keeps.
+const AuditSessionIDs = 10
+
+// AuditPage is one page of a tenant's audit, newest first, and the exact
+// number of entries kept.
+type AuditPage struct {
+	Items []AuditEntry
+	Total int64
 }
 
 // Store keeps sessions. Every method takes the caller's context; a store that
@@ -161,6 +218,11 @@ type Store interface {
 	Create(ctx context.Context, s *Session) error
 	// Get returns a live session by id alone.
 	Get(ctx context.Context, id string) (Session, error)
+	// GetEnded returns an ended session that history keeps (tenantID ""
+	// looks the tenant up by id); ErrNotFound when there is none.
+	GetEnded(ctx context.Context, tenantID, id string) (Session, error)
+	// Audit returns one page of a tenant's revocation audit.
+	Audit(ctx context.Context, tenantID string, p Page) (AuditPage, error)
 	// GetInTenant returns a live session of a known tenant in one round trip.
 	GetInTenant(ctx context.Context, tenantID, id string) (Session, error)
 	// TenantPartner returns the partner recorded for a tenant, "" when none is.

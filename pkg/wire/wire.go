@@ -72,6 +72,34 @@ type Session struct {
 	LastActivityAt  time.Time `json:"last_activity_at"`
 	ExpiresAt       time.Time `json:"expires_at"`
 	SSOApps         []SSOApp  `json:"sso_apps"`
+	Ending
+}
+
+// Ending is the history extension of a session, beyond the reference: set
+// on the items of an active_only=false list (status active or revoked) and
+// on an ended session; absent (omitted) everywhere else.
+type Ending struct {
+	Status       string     `json:"status,omitempty"`
+	EndedAt      *time.Time `json:"ended_at,omitempty"`
+	RevokedBy    string     `json:"revoked_by,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
+}
+
+// wireEnding is Ending in the wire format (UTC times with milliseconds).
+type wireEnding struct {
+	Status       string `json:"status,omitempty"`
+	EndedAt      *Time  `json:"ended_at,omitempty"`
+	RevokedBy    string `json:"revoked_by,omitempty"`
+	RevokeReason string `json:"revoke_reason,omitempty"`
+}
+
+func (e Ending) wire() wireEnding {
+	w := wireEnding{Status: e.Status, RevokedBy: e.RevokedBy, RevokeReason: e.RevokeReason}
+	if e.EndedAt != nil {
+		t := Time(*e.EndedAt)
+		w.EndedAt = &t
+	}
+	return w
 }
 
 // MarshalJSON encodes s in the wire format.
@@ -94,10 +122,11 @@ func (s Session) MarshalJSON() ([]byte, error) {
 		LastActivityAt  Time     `json:"last_activity_at"`
 		ExpiresAt       Time     `json:"expires_at"`
 		SSOApps         []SSOApp `json:"sso_apps"`
+		wireEnding
 	}{
 		s.ID, s.UserID, Null(s.UserEmail), Null(s.UserDisplayName), Null(s.IPAddress), Null(s.UserAgent),
 		Null(s.DeviceType), Null(s.Location), s.IsCurrent, Time(s.CreatedAt), Time(s.LastActivityAt),
-		Time(s.ExpiresAt), apps,
+		Time(s.ExpiresAt), apps, s.Ending.wire(),
 	})
 }
 
@@ -114,6 +143,7 @@ type SessionListItem struct {
 	LastActivityAt time.Time `json:"last_activity_at"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	AppCount       int       `json:"app_count"`
+	Ending
 }
 
 // MarshalJSON encodes s in the wire format.
@@ -130,9 +160,10 @@ func (s SessionListItem) MarshalJSON() ([]byte, error) {
 		LastActivityAt Time   `json:"last_activity_at"`
 		ExpiresAt      Time   `json:"expires_at"`
 		AppCount       int    `json:"app_count"`
+		wireEnding
 	}{
 		s.ID, s.UserID, Null(s.UserEmail), Null(s.IPAddress), Null(s.UserAgent), Null(s.DeviceType),
-		s.IsCurrent, Time(s.CreatedAt), Time(s.LastActivityAt), Time(s.ExpiresAt), s.AppCount,
+		s.IsCurrent, Time(s.CreatedAt), Time(s.LastActivityAt), Time(s.ExpiresAt), s.AppCount, s.Ending.wire(),
 	})
 }
 
@@ -236,4 +267,30 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Reason    string `json:"reason"`
 		Actor     string `json:"actor"`
 	}{e.Type, e.SessionID, e.UserID, e.TenantID, Null(e.PartnerID), Time(e.RevokedAt), e.Reason, e.Actor})
+}
+
+// AuditEntry is one revocation operation in a tenant's audit (an extension).
+type AuditEntry struct {
+	ID           string    `json:"id"`
+	At           time.Time `json:"at"`
+	Actor        string    `json:"actor"`
+	ActorRole    string    `json:"actor_role"`
+	Reason       string    `json:"reason"`
+	Target       string    `json:"target"`
+	RevokedCount int64     `json:"revoked_count"`
+	SessionIDs   []string  `json:"session_ids"`
+}
+
+// MarshalJSON encodes e in the wire format (no ids is []).
+func (e AuditEntry) MarshalJSON() ([]byte, error) {
+	ids := e.SessionIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	type plain AuditEntry
+	return json.Marshal(struct {
+		plain
+		At         Time     `json:"at"`
+		SessionIDs []string `json:"session_ids"`
+	}{plain(e), Time(e.At), ids})
 }

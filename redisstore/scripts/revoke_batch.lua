@@ -2,15 +2,25 @@
 -- bounded batch, and record what the batch's revocation events and
 -- cross-tenant cleanup need (revoke_records.go), so that a lost reply or a
 -- crash after this script loses no event. Every key it touches is declared.
+-- With history on, each revoked session leaves a compact ended record,
+-- listed by hx all and its user's hx, dropped from all of them once
+-- its time in hd is past (pruned here and by every history read) or when
+-- the tenant holds more than the cap (oldest first); and the operation
+-- leaves one audit entry, whose count and first ids every batch adds to.
 -- KEYS: 1 ix all, 2 ix users, 3 revoked counter, 4 revocation records,
 --       5 tenant partner, 6 source index (where the ids were read),
+--       7 ended records, 8 ended drop times, 9 ended index, 10 audit,
+--       11 audit order,
 --       then n session hashes (one per id, in order),
 --       then u user indexes (one per user id below),
+--       then u user ended indexes (same order),
 --       then d device indexes (one per device type below)
 -- ARGV: 1 now ms, 2 counter ttl s, 3 required user ("" = any),
 --       4 except sid ("" = none), 5 record id, 6 record header,
 --       7 records expire at (ms), 8 rank of the first id in the source index
---       (-1 = the ids were not read from it), 9 n, 10 u, 11 d,
+--       (-1 = the ids were not read from it), 9 history ms (0 = off),
+--       10 history cap, 11 audit id, 12 audit header, 13 audit cap,
+--       14 n, 15 u, 16 d,
 --       then n session ids, u user ids, d device types
 -- Returns {examined, kept, record}: examined is how many ids were looked at,
 -- kept how many of them stay indexed (the caller moves its offset past
@@ -27,18 +37,21 @@ local now = tonumber(ARGV[1])
 local user = ARGV[3]
 local except = ARGV[4]
 local off = tonumber(ARGV[8])
-local n, nu, nd = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local history = tonumber(ARGV[9])
+local n, nu, nd = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local src = KEYS[6]
+local K, A = 11, 16 -- the fixed KEYS and ARGV before the lists
 
-local ids, uidx, didx = {}, {}, {}
+local ids, uidx, uhist, didx = {}, {}, {}, {}
 for i = 1, n do
-  ids[i] = ARGV[11 + i]
+  ids[i] = ARGV[A + i]
 end
 for i = 1, nu do
-  uidx[ARGV[11 + n + i]] = KEYS[6 + n + i]
+  uidx[ARGV[A + n + i]] = KEYS[K + n + i]
+  uhist[ARGV[A + n + i]] = KEYS[K + n + nu + i]
 end
 for i = 1, nd do
-  didx[ARGV[11 + n + nu + i]] = KEYS[6 + n + nu + i]
+  didx[ARGV[A + n + nu + i]] = KEYS[K + n + 2 * nu + i]
 end
 
 -- variadic runs cmd on key with the members of list, in chunks that Lua's
@@ -69,7 +82,9 @@ local gone = {}    -- members to drop from the tenant index: revoked and stale
 local byUser = {}  -- user index key -> members to drop from it
 local byDev = {}   -- device index key -> members to drop from it
 local users = {}   -- user id -> its index key, to recompute its latest expiry
-local rec = {ARGV[6], redis.call('GET', KEYS[5]) or ''}
+local partner = redis.call('GET', KEYS[5]) or ''
+local rec = {ARGV[6], partner}
+local ended = {}   -- history: {sid, uid, record fields, expires ms} of each revoked session
 local seen = {}    -- a repeated id counts once
 for i, sid in ipairs(ids) do
   if seen[sid] then
@@ -77,7 +92,7 @@ for i, sid in ipairs(ids) do
   elseif sid == except then
     kept = kept + 1
   else
-    local h = KEYS[6 + i]
+    local h = KEYS[K + i]
     local f = redis.call('HMGET', h, 'u', 'dt')
     local uid = f[1]
     if uid then
@@ -90,6 +105,9 @@ for i, sid in ipairs(ids) do
         push(byDev, dkey, sid)
         rec[#rec + 1] = sid
         rec[#rec + 1] = uid
+        if history > 0 then
+          ended[#ended + 1] = {sid, uid, redis.call('HGETALL', h), redis.call('PEXPIRETIME', h)}
+        end
       else
         kept = kept + 1
       end
@@ -135,6 +153,95 @@ for key, members in pairs(byDev) do
   variadic('ZREM', key, members)
 end
 variadic('DEL', nil, hashes)
+
+-- History, written after the deletes (a full Redis refuses a script whose
+-- first write may grow memory, not its later ones): the ended records,
+-- then what is past its time or over the cap goes, then the audit entry.
+local function dropEnded(list)
+  if #list > 0 then
+    variadic('HDEL', KEYS[7], list)
+    variadic('ZREM', KEYS[8], list)
+    variadic('ZREM', KEYS[9], list)
+  end
+end
+if history > 0 then
+  local hdr = cjson.decode(ARGV[6])
+  local drop = now + history
+  for _, e in ipairs(ended) do
+    local sid, uid, flat = e[1], e[2], e[3]
+    local fields = {}
+    for j = 1, #flat, 2 do
+      fields[flat[j]] = flat[j + 1]
+    end
+    local exp = tonumber(e[4])
+    if not exp or exp < 0 then
+      exp = now
+    end
+    redis.call('HSET', KEYS[7], sid, cjson.encode({f = fields, p = partner, ea = now, rb = hdr.a or '', rr = hdr.r or ''}))
+    redis.call('ZADD', KEYS[8], drop, sid)
+    redis.call('ZADD', KEYS[9], exp, sid)
+    redis.call('ZADD', uhist[uid], exp, sid)
+    redis.call('PEXPIREAT', uhist[uid], drop, 'NX')
+    redis.call('PEXPIREAT', uhist[uid], drop, 'GT')
+  end
+  if #ended > 0 then
+    for i = 7, 9 do
+      redis.call('PEXPIREAT', KEYS[i], drop, 'NX')
+      redis.call('PEXPIREAT', KEYS[i], drop, 'GT')
+    end
+  end
+  dropEnded(redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now, 'LIMIT', 0, 1000))
+  local over = redis.call('ZCARD', KEYS[8]) - tonumber(ARGV[10])
+  if over > 0 then
+    local popped = redis.call('ZRANGE', KEYS[8], 0, over - 1)
+    dropEnded(popped)
+  end
+
+  if #ended > 0 and ARGV[11] ~= '' then
+    local id = ARGV[11]
+    if redis.call('HSETNX', KEYS[10], id, ARGV[12]) == 1 then
+      -- Newest last, even within one millisecond: the fraction is the
+      -- tenant's audit sequence (4096 entries per ms stay in order).
+      local seq = redis.call('HINCRBY', KEYS[10], '#seq', 1)
+      redis.call('ZADD', KEYS[11], now + (seq % 4096) / 4096, id)
+    end
+    redis.call('HINCRBY', KEYS[10], id .. ':n', #ended)
+    local first = redis.call('HGET', KEYS[10], id .. ':s')
+    local list = {}
+    if first and first ~= '' then
+      for sid in string.gmatch(first, '[^,]+') do
+        list[#list + 1] = sid
+      end
+    end
+    for _, e in ipairs(ended) do
+      if #list >= 10 then
+        break
+      end
+      list[#list + 1] = e[1]
+    end
+    redis.call('HSET', KEYS[10], id .. ':s', table.concat(list, ','))
+    -- Entries past the retention or over the cap go, oldest first.
+    local gone = redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now - history, 'LIMIT', 0, 1000)
+    local extra = redis.call('ZCARD', KEYS[11]) - #gone - tonumber(ARGV[13])
+    if extra > 0 then
+      gone = redis.call('ZRANGE', KEYS[11], 0, #gone + extra - 1)
+    end
+    if #gone > 0 then
+      local fields = {}
+      for _, g in ipairs(gone) do
+        fields[#fields + 1] = g
+        fields[#fields + 1] = g .. ':n'
+        fields[#fields + 1] = g .. ':s'
+      end
+      variadic('ZREM', KEYS[11], gone)
+      variadic('HDEL', KEYS[10], fields)
+    end
+    for i = 10, 11 do
+      redis.call('PEXPIREAT', KEYS[i], now + history, 'NX')
+      redis.call('PEXPIREAT', KEYS[i], now + history, 'GT')
+    end
+  end
+end
 
 -- A user's score in ix users is the latest expiry among the user's sessions.
 local drop, keep = {}, {}
