@@ -287,10 +287,14 @@ func (e AuditEntry) MarshalJSON() ([]byte, error) {
 	if ids == nil {
 		ids = []string{}
 	}
-	type plain AuditEntry
 	return json.Marshal(struct {
-		plain
-		At         Time     `json:"at"`
-		SessionIDs []string `json:"session_ids"`
-	}{plain(e), Time(e.At), ids})
+		ID           string   `json:"id"`
+		At           Time     `json:"at"`
+		Actor        string   `json:"actor"`
+		ActorRole    string   `json:"actor_role"`
+		Reason       string   `json:"reason"`
+		Target       string   `json:"target"`
+		RevokedCount int64    `json:"revoked_count"`
+		SessionIDs   []string `json:"session_ids"`
+	}{e.ID, Time(e.At), e.Actor, e.ActorRole, e.Reason, e.Target, e.RevokedCount, ids})
 }

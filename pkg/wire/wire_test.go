@@ -40,6 +40,14 @@ func TestRoundTrip(t *testing.T) {
 			ID: "s1", UserID: "u1", UserEmail: "e", IPAddress: "fe80::1%eth0", UserAgent: "ua", DeviceType: "bot",
 			IsCurrent: true, CreatedAt: at, LastActivityAt: at, ExpiresAt: at, AppCount: 3,
 		},
+		"EndedSession": wire.SessionListItem{
+			ID: "s2", UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour),
+			Ending: wire.Ending{Status: "revoked", EndedAt: &at, RevokedBy: "root", RevokeReason: "admin_revoke"},
+		},
+		"AuditEntry": wire.AuditEntry{
+			ID: "a1", At: at, Actor: "root", ActorRole: "super_admin", Reason: "tenant_revoke_all",
+			Target: "tenant", RevokedCount: 12, SessionIDs: []string{"s1", "s2"},
+		},
 		"RevokeResult": wire.RevokeResult{RevokedCount: 2, SessionIDs: []string{"a", "b"}},
 		"Stats": wire.Stats{
 			TenantID: "t1", ActiveSessions: 5, ActiveUsers: 2, SessionsByDeviceType: map[string]int64{"desktop": 5},
@@ -62,6 +70,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	check("Session", full["Session"], roundTrip(t, full["Session"].(wire.Session)))
 	check("SessionListItem", full["SessionListItem"], roundTrip(t, full["SessionListItem"].(wire.SessionListItem)))
+	check("EndedSession", full["EndedSession"], roundTrip(t, full["EndedSession"].(wire.SessionListItem)))
+	check("AuditEntry", full["AuditEntry"], roundTrip(t, full["AuditEntry"].(wire.AuditEntry)))
 	check("RevokeResult", full["RevokeResult"], roundTrip(t, full["RevokeResult"].(wire.RevokeResult)))
 	check("Stats", full["Stats"], roundTrip(t, full["Stats"].(wire.Stats)))
 	check("Event", full["Event"], roundTrip(t, full["Event"].(wire.Event)))
@@ -83,6 +93,7 @@ func TestEmptyValues(t *testing.T) {
 		{"session", wire.Session{ID: "s", UserID: "u"}, `{"id":"s","user_id":"u","user_email":null,"user_display_name":null,"ip_address":null,"user_agent":null,"device_type":null,"location":null,"is_current":false,"created_at":null,"last_activity_at":null,"expires_at":null,"sso_apps":[]}`},
 		{"list item", wire.SessionListItem{ID: "s", UserID: "u"}, `{"id":"s","user_id":"u","user_email":null,"ip_address":null,"user_agent":null,"device_type":null,"is_current":false,"created_at":null,"last_activity_at":null,"expires_at":null,"app_count":0}`},
 		{"revoke result", wire.RevokeResult{}, `{"revoked_count":0,"session_ids":[]}`},
+		{"audit entry", wire.AuditEntry{ID: "a"}, `{"id":"a","at":null,"actor":"","actor_role":"","reason":"","target":"","revoked_count":0,"session_ids":[]}`},
 		{"stats", wire.Stats{TenantID: "t"}, `{"tenant_id":"t","active_sessions":0,"active_users":0,"sessions_by_device_type":{},"sessions_created_last_24h":0,"sessions_revoked_last_24h":0,"generated_at":null}`},
 		{"event without partner", wire.Event{Type: "session.revoked", SessionID: "s"}, `{"type":"session.revoked","session_id":"s","user_id":"","tenant_id":"","partner_id":null,"revoked_at":null,"reason":"","actor":""}`},
 		{"envelope without pagination", wire.Envelope[int]{Data: 1, Meta: wire.Meta{RequestID: "r"}}, `{"data":1,"meta":{"request_id":"r","timestamp":null}}`},
