@@ -46,6 +46,7 @@ type config struct {
 	n, runs, workers int
 	commandstats     bool
 	cpuprofile       string
+	history          time.Duration
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 32, "concurrent creators while seeding")
 	flag.BoolVar(&c.commandstats, "commandstats", false, "print Redis INFO commandstats and SLOWLOG of the first REST run")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the REST runs to this file")
+	flag.DurationVar(&c.history, "history", 0, "SESSIOND_HISTORY_RETENTION of the REST side (0 = history off); its cap is set to n")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "revokecmp:", err)
@@ -130,7 +132,7 @@ func run(c config) error {
 		}
 	}
 	mr, mx := median(raw), median(rest)
-	fmt.Printf("n=%d runs=%d\n", c.n, c.runs)
+	fmt.Printf("n=%d runs=%d history=%v\n", c.n, c.runs, c.history)
 	fmt.Printf("raw  DEL+ZREM pipelined: median %v min %v max %v\n", mr.Round(time.Millisecond), slices.Min(raw).Round(time.Millisecond), slices.Max(raw).Round(time.Millisecond))
 	fmt.Printf("REST revoke-all:         median %v min %v max %v\n", mx.Round(time.Millisecond), slices.Min(rest).Round(time.Millisecond), slices.Max(rest).Round(time.Millisecond))
 	fmt.Printf("ratio REST/raw (medians): %.2f\n", float64(mx)/float64(mr))
@@ -182,7 +184,7 @@ func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, erro
 
 // runREST revokes the tenant through the real router over loopback HTTP.
 func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first bool) (time.Duration, error) {
-	st := redisstore.New(rdb, redisstore.Options{})
+	st := redisstore.New(rdb, redisstore.Options{HistoryRetention: c.history, HistoryMax: c.n})
 	v, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret})
 	if err != nil {
 		return 0, err
