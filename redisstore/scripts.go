@@ -31,6 +31,8 @@ var (
 	sweepLockSrc string
 	//go:embed scripts/revoke_batch.lua
 	revokeBatchSrc string
+	//go:embed scripts/lib_history.lua
+	libHistorySrc string
 	//go:embed scripts/append_events.lua
 	appendEventsSrc string
 	//go:embed scripts/session_users.lua
@@ -46,7 +48,7 @@ var (
 	pruneUsersScript   = redis.NewScript(pruneUsersSrc)
 	visitScript        = redis.NewScript(visitSrc)
 	sweepLockScript    = redis.NewScript(sweepLockSrc)
-	revokeBatchScript  = redis.NewScript(revokeBatchSrc)
+	revokeBatchScript  = redis.NewScript(libHistorySrc + revokeBatchSrc)
 	appendEventsScript = redis.NewScript(appendEventsSrc)
 	sessionUsersScript = redis.NewScript(sessionUsersSrc)
 	listHistoryScript  = redis.NewScript(listHistorySrc)

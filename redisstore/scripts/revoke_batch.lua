@@ -155,92 +155,11 @@ end
 variadic('DEL', nil, hashes)
 
 -- History, written after the deletes (a full Redis refuses a script whose
--- first write may grow memory, not its later ones): the ended records,
--- then what is past its time or over the cap goes, then the audit entry.
-local function dropEnded(list)
-  if #list > 0 then
-    variadic('HDEL', KEYS[7], list)
-    variadic('ZREM', KEYS[8], list)
-    variadic('ZREM', KEYS[9], list)
-  end
-end
+-- first write may grow memory, not its later ones).
 if history > 0 then
-  local hdr = cjson.decode(ARGV[6])
-  local drop = now + history
-  for _, e in ipairs(ended) do
-    local sid, uid, flat = e[1], e[2], e[3]
-    local fields = {}
-    for j = 1, #flat, 2 do
-      fields[flat[j]] = flat[j + 1]
-    end
-    local exp = tonumber(e[4])
-    if not exp or exp < 0 then
-      exp = now
-    end
-    redis.call('HSET', KEYS[7], sid, cjson.encode({f = fields, p = partner, ea = now, rb = hdr.a or '', rr = hdr.r or ''}))
-    redis.call('ZADD', KEYS[8], drop, sid)
-    redis.call('ZADD', KEYS[9], exp, sid)
-    redis.call('ZADD', uhist[uid], exp, sid)
-    redis.call('PEXPIREAT', uhist[uid], drop, 'NX')
-    redis.call('PEXPIREAT', uhist[uid], drop, 'GT')
-  end
-  if #ended > 0 then
-    for i = 7, 9 do
-      redis.call('PEXPIREAT', KEYS[i], drop, 'NX')
-      redis.call('PEXPIREAT', KEYS[i], drop, 'GT')
-    end
-  end
-  dropEnded(redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now, 'LIMIT', 0, 1000))
-  local over = redis.call('ZCARD', KEYS[8]) - tonumber(ARGV[10])
-  if over > 0 then
-    local popped = redis.call('ZRANGE', KEYS[8], 0, over - 1)
-    dropEnded(popped)
-  end
-
-  if #ended > 0 and ARGV[11] ~= '' then
-    local id = ARGV[11]
-    if redis.call('HSETNX', KEYS[10], id, ARGV[12]) == 1 then
-      -- Newest last, even within one millisecond: the fraction is the
-      -- tenant's audit sequence (4096 entries per ms stay in order).
-      local seq = redis.call('HINCRBY', KEYS[10], '#seq', 1)
-      redis.call('ZADD', KEYS[11], now + (seq % 4096) / 4096, id)
-    end
-    redis.call('HINCRBY', KEYS[10], id .. ':n', #ended)
-    local first = redis.call('HGET', KEYS[10], id .. ':s')
-    local list = {}
-    if first and first ~= '' then
-      for sid in string.gmatch(first, '[^,]+') do
-        list[#list + 1] = sid
-      end
-    end
-    for _, e in ipairs(ended) do
-      if #list >= 10 then
-        break
-      end
-      list[#list + 1] = e[1]
-    end
-    redis.call('HSET', KEYS[10], id .. ':s', table.concat(list, ','))
-    -- Entries past the retention or over the cap go, oldest first.
-    local gone = redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now - history, 'LIMIT', 0, 1000)
-    local extra = redis.call('ZCARD', KEYS[11]) - #gone - tonumber(ARGV[13])
-    if extra > 0 then
-      gone = redis.call('ZRANGE', KEYS[11], 0, #gone + extra - 1)
-    end
-    if #gone > 0 then
-      local fields = {}
-      for _, g in ipairs(gone) do
-        fields[#fields + 1] = g
-        fields[#fields + 1] = g .. ':n'
-        fields[#fields + 1] = g .. ':s'
-      end
-      variadic('ZREM', KEYS[11], gone)
-      variadic('HDEL', KEYS[10], fields)
-    end
-    for i = 10, 11 do
-      redis.call('PEXPIREAT', KEYS[i], now + history, 'NX')
-      redis.call('PEXPIREAT', KEYS[i], now + history, 'GT')
-    end
-  end
+  keepHistory({records = KEYS[7], drops = KEYS[8], index = KEYS[9], audit = KEYS[10], order = KEYS[11],
+    userIndex = uhist, ms = history, cap = tonumber(ARGV[10]), auditID = ARGV[11],
+    auditHeader = ARGV[12], auditCap = tonumber(ARGV[13])}, ended, now, partner)
 end
 
 -- A user's score in ix users is the latest expiry among the user's sessions.
