@@ -45,6 +45,7 @@ import (
 //	hx:{T}:u:<uid>       zset   ended sid -> its expires_at ms (pruned against hd when read)
 //	au:{T}               hash   audit entry id -> header; "<id>:n" -> count; "<id>:s" -> first session ids
 //	ai:{T}               zset   audit entry id -> ms of the operation
+//	po:{T}               hash   the tenant's session policy (policy.go); no expiry
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
@@ -66,6 +67,7 @@ func (k keys) endedUser(uid string) string {
 	return "hx:" + k.tag + ":u:" + uid
 }
 func (k keys) audit() string      { return "au:" + k.tag }
+func (k keys) policy() string     { return "po:" + k.tag }
 func (k keys) auditOrder() string { return "ai:" + k.tag }
 func (k keys) created(t time.Time) string {
 	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")

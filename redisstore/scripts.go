@@ -40,7 +40,7 @@ var (
 	//go:embed scripts/list_history.lua
 	listHistorySrc string
 
-	createScript       = redis.NewScript(createSrc)
+	createScript       = redis.NewScript(libHistorySrc + createSrc)
 	touchScript        = redis.NewScript(touchSrc)
 	outboxDoneScript   = redis.NewScript(outboxDoneSrc)
 	repairScript       = redis.NewScript(repairSrc)
@@ -88,23 +88,48 @@ func strs(args []any, list ...string) []any {
 
 // createCall is create.lua.
 type createCall struct {
-	// KEYS
+	// KEYS 1-18
 	hash, all, user, device, users, partner, created, outbox, adoption string
-	// ARGV
+	policy, revokedCounter, records                                    string
+	ended, endedDrop, endedAll, endedUser, audit, auditOrder           string
+	// KEYS 19-23: the device indexes, in session.DeviceTypes order
+	devIdx []string
+	// ARGV 1-17
 	id, userID            string
 	expiresMS, absoluteMS int64
 	nowMS                 int64
 	partnerID             string
 	counterTTLSeconds     int
-	fields                []any // field, value pairs of the hash
+	defaultMax            int
+	defaultOnLimit        string
+	recordID              string
+	recordHeader          string
+	recordsExpireMS       int64
+	historyMS             int64
+	historyMax            int
+	auditID, auditHeader  string
+	auditMax              int
+	// The user's live sessions as read before the call: KEYS 24.. and
+	// ARGV 19...
+	liveIDs, liveHashes []string
+	fields              []any // field, value pairs of the hash
 }
 
 func (c createCall) script() *redis.Script { return createScript }
 func (c createCall) keys() []string {
-	return []string{c.hash, c.all, c.user, c.device, c.users, c.partner, c.created, c.outbox, c.adoption}
+	keys := make([]string, 0, 23+len(c.liveHashes))
+	keys = append(keys, c.hash, c.all, c.user, c.device, c.users, c.partner, c.created, c.outbox, c.adoption,
+		c.policy, c.revokedCounter, c.records, c.ended, c.endedDrop, c.endedAll, c.endedUser, c.audit, c.auditOrder)
+	keys = append(keys, c.devIdx...)
+	return append(keys, c.liveHashes...)
 }
 func (c createCall) args() []any {
-	return append([]any{c.id, c.userID, c.expiresMS, c.absoluteMS, c.nowMS, c.partnerID, c.counterTTLSeconds}, c.fields...)
+	args := make([]any, 0, 18+len(c.liveIDs)+len(c.fields))
+	args = append(args, c.id, c.userID, c.expiresMS, c.absoluteMS, c.nowMS, c.partnerID, c.counterTTLSeconds,
+		c.defaultMax, c.defaultOnLimit, c.recordID, c.recordHeader, c.recordsExpireMS,
+		c.historyMS, c.historyMax, c.auditID, c.auditHeader, c.auditMax, len(c.liveIDs))
+	args = strs(args, c.liveIDs...)
+	return append(args, c.fields...)
 }
 
 // touchCall is touch.lua.

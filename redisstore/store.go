@@ -42,6 +42,9 @@ type Options struct {
 	// HistoryRetention is how long a revoked session and each audit entry
 	// are kept (history.go); zero turns history off.
 	HistoryRetention time.Duration
+	// DefaultPolicy is the session policy of a tenant that sets none (and
+	// of each field a tenant leaves unset).
+	DefaultPolicy session.Policy
 	// HistoryMax bounds the ended sessions kept per tenant
 	// (config.DefaultHistoryMaxPerTenant when zero), oldest dropped first.
 	HistoryMax int
@@ -61,6 +64,7 @@ type Store struct {
 	partners  partnerCache
 	history   time.Duration
 	histMax   int
+	policy    session.Policy
 }
 
 // New returns a Store on rdb.
@@ -83,6 +87,7 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 		s.now = time.Now
 	}
 	s.history, s.histMax = max(o.HistoryRetention, 0), o.HistoryMax
+	s.policy = o.DefaultPolicy.Effective(session.Policy{})
 	if s.histMax <= 0 {
 		s.histMax = config.DefaultHistoryMaxPerTenant
 	}
@@ -107,11 +112,12 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	exp, abs := ms(sess.ExpiresAt), ms(sess.AbsoluteExpiresAt)
 	now := s.now()
 
-	// Claim the id first, and learn the tenant's partner: a refused create
-	// must change nothing.
+	// Claim the id first, and learn the tenant's partner and policy: a
+	// refused create must change nothing.
 	pipe := s.rdb.Pipeline()
 	claim := pipe.Do(ctx, "SET", pointerKey(sess.ID), sess.TenantID, "NX", "PXAT", abs)
 	known := pipe.Get(ctx, k.partner())
+	limit := pipe.HGet(ctx, k.policy(), fMaxSessions)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return wrap("create: claim id", err)
 	}
@@ -139,24 +145,44 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		return wrap("create: membership", err)
 	}
 
-	res, err := run(ctx, s.rdb, createCall{
-		hash: k.session(sess.ID), all: k.all(), user: k.user(sess.UserID), device: k.device(sess.DeviceType),
-		users: k.users(), partner: k.partner(), created: k.created(now), outbox: k.outbox(), adoption: k.adoption(),
-		id: sess.ID, userID: sess.UserID, expiresMS: exp, absoluteMS: abs, nowMS: ms(now),
-		partnerID: sess.PartnerID, counterTTLSeconds: int(counterTTL.Seconds()), fields: encodeFields(sess),
-	}).Slice()
+	call, err := s.newCreateCall(sess, now)
 	if err != nil {
-		return wrap("create", err)
+		return err
+	}
+	// A limit (the tenant's or the default) needs the user's live sessions
+	// declared; a create or revocation racing this one changes them, and
+	// the script asks for a fresh read.
+	limited := s.policy.MaxSessionsPerUser > 0 || atoi(limit.Val()) > 0
+	var res []any
+	for attempt := 0; ; attempt++ {
+		if limited {
+			if err := s.declareLive(ctx, k, &call); err != nil {
+				return err
+			}
+		}
+		res, err = run(ctx, s.rdb, call).Slice()
+		if err != nil {
+			return wrap("create", err)
+		}
+		if code, _ := res[0].(int64); code != -4 || attempt == createRetries {
+			break
+		}
 	}
 	switch code, _ := res[0].(int64); code {
 	case -1:
 		return session.ErrConflict
-	case -2:
+	case -2, -3, -4:
 		// Release the id we claimed: the session was never written.
 		if err := s.rdb.Del(ctx, pointerKey(sess.ID)).Err(); err != nil {
 			return wrap("create: release id", err)
 		}
-		return session.ErrPartnerMismatch
+		switch code {
+		case -2:
+			return session.ErrPartnerMismatch
+		case -3:
+			return session.ErrSessionLimit
+		}
+		return fmt.Errorf("redisstore: create: the user's sessions kept changing (%d tries): %w", createRetries+1, session.ErrUnavailable)
 	}
 	sess.PartnerID, _ = res[1].(string)
 	var adoptMS int64
@@ -169,6 +195,17 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	outboxDone(ctx, pipe, k, ms(now), sess.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("create: views", err)
+	}
+	if rec, _ := res[3].(string); rec != "" {
+		// It evicted the user's oldest sessions: relay their revocation
+		// record like any other (events, pointers, views).
+		batches, err := s.relayRecords(ctx, k, call.recordID)
+		for _, b := range batches {
+			sess.Evicted = append(sess.Evicted, b.revoked...)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if adoptMS > 0 {
 		// This create gave the tenant its partner: the tenant's earlier

@@ -72,6 +72,9 @@ type Session struct {
 	// StatusRevoked for an ended one (history), which also has End.
 	Status string
 	End    Ending
+	// Evicted is set by Create: the user's sessions it revoked to stay
+	// within the tenant's limit (Policy, OnLimitEvictOldest).
+	Evicted []Revoked
 }
 
 // The statuses of a session in a listing that includes ended sessions.
@@ -212,9 +215,11 @@ type AuditPage struct {
 // Store keeps sessions. Every method takes the caller's context; a store that
 // cannot be reached returns an error wrapping ErrUnavailable.
 type Store interface {
-	// Create stores a new session. It returns ErrConflict when the id is taken
-	// and ErrPartnerMismatch when the tenant belongs to another partner. When
-	// s.PartnerID is empty it is filled from the tenant's recorded partner.
+	// Create stores a new session. It returns ErrConflict when the id is taken,
+	// ErrPartnerMismatch when the tenant belongs to another partner and
+	// ErrSessionLimit when the user is at the tenant's limit and its policy
+	// refuses. When s.PartnerID is empty it is filled from the tenant's
+	// recorded partner; s.Evicted lists what the limit evicted.
 	Create(ctx context.Context, s *Session) error
 	// Get returns a live session by id alone.
 	Get(ctx context.Context, id string) (Session, error)
@@ -223,6 +228,10 @@ type Store interface {
 	GetEnded(ctx context.Context, tenantID, id string) (Session, error)
 	// Audit returns one page of a tenant's revocation audit.
 	Audit(ctx context.Context, tenantID string, p Page) (AuditPage, error)
+	// Policy returns a tenant's effective session policy; SetPolicy
+	// replaces the tenant's own (zero fields take the service default).
+	Policy(ctx context.Context, tenantID string) (Policy, error)
+	SetPolicy(ctx context.Context, tenantID string, p Policy) error
 	// GetInTenant returns a live session of a known tenant in one round trip.
 	GetInTenant(ctx context.Context, tenantID, id string) (Session, error)
 	// TenantPartner returns the partner recorded for a tenant, "" when none is.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessiond/sessiond/pkg/session"
 )
@@ -88,4 +89,47 @@ func ExampleTotalPages() {
 func ExampleFilter_Empty() {
 	fmt.Println(session.Filter{}.Empty(), session.Filter{TenantID: "acme"}.Empty())
 	// Output: true false
+}
+
+func TestPolicyBound(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	p := session.Policy{MaxLifetime: time.Hour, IdleTimeout: 10 * time.Minute}
+	tests := []struct {
+		name     string
+		p        session.Policy
+		abs      time.Time
+		idle     time.Duration
+		wantAbs  time.Time
+		wantIdle time.Duration
+		wantOK   bool
+	}{
+		{"none given, policy gives both", p, time.Time{}, 0, now.Add(time.Hour), 10 * time.Minute, true},
+		{"within the ceilings", p, now.Add(30 * time.Minute), 5 * time.Minute, now.Add(30 * time.Minute), 5 * time.Minute, true},
+		{"beyond the ceilings", p, now.Add(5 * time.Hour), time.Hour, now.Add(time.Hour), 10 * time.Minute, true},
+		{"no policy keeps what was given", session.Policy{}, now.Add(5 * time.Hour), time.Hour, now.Add(5 * time.Hour), time.Hour, true},
+		{"no policy, no expiry", session.Policy{}, time.Time{}, 0, time.Time{}, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			abs, idle, ok := tc.p.Bound(now, tc.abs, tc.idle)
+			if !abs.Equal(tc.wantAbs) || idle != tc.wantIdle || ok != tc.wantOK {
+				t.Errorf("Bound = %v, %v, %v; want %v, %v, %v", abs, idle, ok, tc.wantAbs, tc.wantIdle, tc.wantOK)
+			}
+		})
+	}
+}
+
+func TestPolicyEffective(t *testing.T) {
+	def := session.Policy{MaxSessionsPerUser: 5, OnLimit: session.OnLimitRefuse, IdleTimeout: time.Minute, MaxLifetime: time.Hour}
+	if got := (session.Policy{}).Effective(def); got != def {
+		t.Errorf("empty policy: %+v, want the default %+v", got, def)
+	}
+	own := session.Policy{MaxSessionsPerUser: 3, OnLimit: session.OnLimitEvictOldest}
+	want := session.Policy{MaxSessionsPerUser: 3, OnLimit: session.OnLimitEvictOldest, IdleTimeout: time.Minute, MaxLifetime: time.Hour}
+	if got := own.Effective(def); got != want {
+		t.Errorf("own policy: %+v, want %+v", got, want)
+	}
+	if got := (session.Policy{}).Effective(session.Policy{}); got.OnLimit != session.OnLimitEvictOldest {
+		t.Errorf("no default on_limit: %q, want evict_oldest", got.OnLimit)
+	}
 }
