@@ -78,6 +78,8 @@ func fail(c *gin.Context, err error) {
 		detail(c, http.StatusConflict, "Session already exists")
 	case errors.Is(err, session.ErrPartnerMismatch):
 		detail(c, http.StatusConflict, "Tenant belongs to another partner")
+	case errors.Is(err, session.ErrSessionLimit):
+		detail(c, http.StatusConflict, "session limit reached")
 	case errors.Is(err, errBadBody):
 		// The client's fault: the access log line says 400; nothing at error level.
 		logger(c).Info("malformed request body", zap.String("request_id", requestID(c)),

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -44,24 +45,42 @@ func (a *api) internalCreate(c *gin.Context) {
 	if s.DeviceType != "" && !session.ValidDeviceType(s.DeviceType) {
 		v.add("enum", "Input should be 'desktop', 'mobile', 'tablet', 'bot' or 'unknown'", "body", "device_type")
 	}
-	s.AbsoluteExpiresAt, s.IdleTimeout = a.lifetime(b, &v, now)
+	// The tenant's policy gives the lifetime and idle timeout a create
+	// leaves out, and bounds those it gives.
+	var pol session.Policy
+	if s.TenantID != "" && len(v) == 0 {
+		var err error
+		if pol, err = a.Store.Policy(c, s.TenantID); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	abs, idle := a.lifetime(b, &v, now, pol.MaxLifetime > 0)
 	if err := v.err(); err != nil {
 		fail(c, err)
 		return
 	}
+	s.AbsoluteExpiresAt, s.IdleTimeout, _ = pol.Bound(now, abs, idle)
 	s.Start(now, a.DeviceOf)
 	c.Set(keyTenant, s.TenantID)
-	if err := a.Store.Create(c, &s); err != nil {
+	err := a.Store.Create(c, &s)
+	a.Metrics.SessionLimit(errors.Is(err, session.ErrSessionLimit), len(s.Evicted))
+	a.Metrics.Revoked(session.ReasonSessionLimit, len(s.Evicted))
+	if err != nil {
 		fail(c, err)
 		return
 	}
-	respond(c, http.StatusCreated, toSessionResponse(s, ""))
+	res := toSessionResponse(s, "")
+	for _, r := range s.Evicted {
+		res.EvictedSessionIDs = append(res.EvictedSessionIDs, r.ID)
+	}
+	respond(c, http.StatusCreated, res)
 }
 
-// lifetime reads expires_at or ttl_seconds (exactly one), and the optional
-// idle_timeout_seconds. The expiry must be in the future and within the
-// maximum lifetime.
-func (a *api) lifetime(b body, v *ValidationError, now time.Time) (time.Time, time.Duration) {
+// lifetime reads expires_at or ttl_seconds (exactly one, or none when the
+// tenant's policy gives a lifetime), and the optional idle_timeout_seconds.
+// The expiry must be in the future and within the maximum lifetime.
+func (a *api) lifetime(b body, v *ValidationError, now time.Time, policyLifetime bool) (time.Time, time.Duration) {
 	maxSec := int64(a.MaxLifetime / time.Second)
 	var exp time.Time
 	reported := len(*v)
@@ -98,7 +117,7 @@ func (a *api) lifetime(b body, v *ValidationError, now time.Time) (time.Time, ti
 		default:
 			exp = now.Add(time.Duration(ttl) * time.Second)
 		}
-	case !expGiven && !ttlGiven:
+	case !expGiven && !ttlGiven && !policyLifetime:
 		v.add("missing", "Field required: expires_at or ttl_seconds", "body", "expires_at")
 	}
 	var idle time.Duration

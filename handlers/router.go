@@ -119,6 +119,8 @@ func New(d Deps) *gin.Engine {
 	t.POST("/revoke-all", a.tenantRevokeAll)
 	t.GET("/stats", a.tenantStats)
 	t.GET("/audit", a.tenantAudit)
+	t.GET("/policy", a.tenantPolicy)
+	t.PUT("/policy", a.tenantSetPolicy)
 	t.GET("/users/:user_id", a.tenantUserList)
 	t.POST("/users/:user_id/revoke", a.tenantUserRevoke)
 	t.GET("/:session_id", a.tenantGet)

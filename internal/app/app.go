@@ -21,6 +21,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/metrics"
+	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -90,6 +91,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		// Each tenant is swept by one instance per interval, whatever the count.
 		SweepLock:        config.DefaultSweepLock(cfg.SweepInterval),
 		HistoryRetention: cfg.HistoryRetention, HistoryMax: cfg.HistoryMaxPerTenant,
+		DefaultPolicy: session.Policy{
+			MaxSessionsPerUser: cfg.DefaultMaxSessionsPerUser, OnLimit: cfg.DefaultOnLimit,
+			IdleTimeout: cfg.DefaultIdleTimeout, MaxLifetime: cfg.DefaultMaxLifetime,
+		},
 	}
 	if o.Store != nil {
 		o.Store(&so)

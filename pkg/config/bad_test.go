@@ -54,6 +54,11 @@ func TestLoadBad(t *testing.T) {
 		{"history below a second", with(nil, config.EnvHistoryRetention, "10ms"), config.EnvHistoryRetention, "at least"},
 		{"history above a year", with(nil, config.EnvHistoryRetention, "9000h"), config.EnvHistoryRetention, "at most"},
 		{"history cap zero", with(nil, config.EnvHistoryMax, "0"), config.EnvHistoryMax, "between"},
+		{"default max sessions negative", with(nil, config.EnvDefaultMaxSessions, "-1"), config.EnvDefaultMaxSessions, "between"},
+		{"default max sessions absurd", with(nil, config.EnvDefaultMaxSessions, "10001"), config.EnvDefaultMaxSessions, "between"},
+		{"default on_limit unknown", with(nil, config.EnvDefaultOnLimit, "drop"), config.EnvDefaultOnLimit, `must be evict_oldest or refuse, got "drop"`},
+		{"default lifetime above the maximum", with(nil, config.EnvDefaultMaxLifetime, "800h"), config.EnvDefaultMaxLifetime, "at most"},
+		{"default idle timeout below a second", with(nil, config.EnvDefaultIdleTimeout, "5ms"), config.EnvDefaultIdleTimeout, "at least"},
 		{"console not a switch", with(nil, config.EnvConsole, "maybe"), config.EnvConsole, `must be true or false (or on or off), got "maybe"`},
 		{"tls not a bool", with(cluster, config.EnvRedisTLS, "yes"), config.EnvRedisTLS, `must be true or false (or on or off), got "yes"`},
 

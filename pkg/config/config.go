@@ -48,6 +48,10 @@ const (
 	EnvConsole            = "SESSIOND_CONSOLE"
 	EnvHistoryRetention   = "SESSIOND_HISTORY_RETENTION"
 	EnvHistoryMax         = "SESSIOND_HISTORY_MAX_PER_TENANT"
+	EnvDefaultMaxSessions = "SESSIOND_DEFAULT_MAX_SESSIONS_PER_USER"
+	EnvDefaultOnLimit     = "SESSIOND_DEFAULT_ON_LIMIT"
+	EnvDefaultIdleTimeout = "SESSIOND_DEFAULT_IDLE_TIMEOUT"
+	EnvDefaultMaxLifetime = "SESSIOND_DEFAULT_MAX_LIFETIME"
 )
 
 // MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
@@ -119,6 +123,14 @@ type Config struct {
 	HistoryRetention time.Duration
 	// HistoryMaxPerTenant bounds the revoked sessions kept per tenant.
 	HistoryMaxPerTenant int
+	// DefaultPolicy is the session policy of a tenant that sets none, field
+	// by field: max sessions per user (0 = unlimited), what a create beyond
+	// it does, and the idle timeout and lifetime a create leaves out (0 =
+	// none).
+	DefaultMaxSessionsPerUser int
+	DefaultOnLimit            string
+	DefaultIdleTimeout        time.Duration
+	DefaultMaxLifetime        time.Duration
 }
 
 // The defaults of an empty environment. They are the only copy: the store's
@@ -161,6 +173,7 @@ func Default() Config {
 		Console:             true,
 		HistoryRetention:    DefaultHistoryRetention,
 		HistoryMaxPerTenant: DefaultHistoryMaxPerTenant,
+		DefaultOnLimit:      "evict_oldest",
 	}
 }
 
@@ -250,6 +263,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Console = l.boolean(EnvConsole, c.Console)
 	c.HistoryRetention = l.duration(EnvHistoryRetention, c.HistoryRetention)
 	c.HistoryMaxPerTenant = l.integer(EnvHistoryMax, c.HistoryMaxPerTenant)
+	c.DefaultMaxSessionsPerUser = l.integer(EnvDefaultMaxSessions, c.DefaultMaxSessionsPerUser)
+	c.DefaultOnLimit = strings.ToLower(l.str(EnvDefaultOnLimit, c.DefaultOnLimit))
+	c.DefaultIdleTimeout = l.duration(EnvDefaultIdleTimeout, c.DefaultIdleTimeout)
+	c.DefaultMaxLifetime = l.duration(EnvDefaultMaxLifetime, c.DefaultMaxLifetime)
 
 	l.problems = append(l.problems, c.validate()...)
 	if len(l.problems) > 0 {

@@ -75,6 +75,7 @@ func TestLoadDefaults(t *testing.T) {
 		Console:             true,
 		HistoryRetention:    168 * time.Hour,
 		HistoryMaxPerTenant: 100000,
+		DefaultOnLimit:      "evict_oldest",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(empty) mismatch (-want +got):\n%s", diff)
@@ -103,6 +104,10 @@ func TestLoadGood(t *testing.T) {
 		{"history off", with(nil, config.EnvHistoryRetention, "0"), func(c *config.Config) { c.HistoryRetention = 0 }},
 		{"history 30 days", with(nil, config.EnvHistoryRetention, "720h"), func(c *config.Config) { c.HistoryRetention = 720 * time.Hour }},
 		{"history cap", with(nil, config.EnvHistoryMax, "5000"), func(c *config.Config) { c.HistoryMaxPerTenant = 5000 }},
+		{"default policy", with(nil, config.EnvDefaultMaxSessions, "3", config.EnvDefaultOnLimit, "Refuse",
+			config.EnvDefaultIdleTimeout, "30m", config.EnvDefaultMaxLifetime, "12h"), func(c *config.Config) {
+			c.DefaultMaxSessionsPerUser, c.DefaultOnLimit, c.DefaultIdleTimeout, c.DefaultMaxLifetime = 3, "refuse", 30*time.Minute, 12*time.Hour
+		}},
 		{"console false", with(nil, config.EnvConsole, "false"), func(c *config.Config) { c.Console = false }},
 		{"console on", with(nil, config.EnvConsole, "ON"), func(c *config.Config) { c.Console = true }},
 

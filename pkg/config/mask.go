@@ -49,6 +49,12 @@ func (c Config) LogFields() []zap.Field {
 		zap.Int("event_retention", c.EventRetention),
 		zap.String("pprof_addr", c.PprofAddr),
 		zap.Bool("console", c.Console),
+		zap.Duration("history_retention", c.HistoryRetention),
+		zap.Int("history_max_per_tenant", c.HistoryMaxPerTenant),
+		zap.Int("default_max_sessions_per_user", c.DefaultMaxSessionsPerUser),
+		zap.String("default_on_limit", c.DefaultOnLimit),
+		zap.Duration("default_idle_timeout", c.DefaultIdleTimeout),
+		zap.Duration("default_max_lifetime", c.DefaultMaxLifetime),
 		zap.Bool("dev_store", c.DevStore()),
 		zap.Bool("dev_tokens", c.DevTokens()),
 	}

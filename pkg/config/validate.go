@@ -138,6 +138,16 @@ func (c Config) validate() []Problem {
 		checkDuration(bad, EnvHistoryRetention, c.HistoryRetention, time.Second, 8760*time.Hour)
 	}
 	checkInt(bad, EnvHistoryMax, c.HistoryMaxPerTenant, 1, 10_000_000)
+	checkInt(bad, EnvDefaultMaxSessions, c.DefaultMaxSessionsPerUser, 0, 10000)
+	if c.DefaultOnLimit != "evict_oldest" && c.DefaultOnLimit != "refuse" {
+		bad(EnvDefaultOnLimit, "must be evict_oldest or refuse, got %q", c.DefaultOnLimit)
+	}
+	if c.DefaultIdleTimeout != 0 {
+		checkDuration(bad, EnvDefaultIdleTimeout, c.DefaultIdleTimeout, time.Second, c.MaxSessionLifetime)
+	}
+	if c.DefaultMaxLifetime != 0 {
+		checkDuration(bad, EnvDefaultMaxLifetime, c.DefaultMaxLifetime, time.Second, c.MaxSessionLifetime)
+	}
 	return ps
 }
 

@@ -32,6 +32,7 @@ type Metrics struct {
 	sweeps      *prometheus.CounterVec
 	pruned      prometheus.Counter
 	storeFull   prometheus.Counter
+	limits      *prometheus.CounterVec
 	// The children of the per-request and per-command vectors, resolved
 	// once per label set: WithLabelValues hashes its labels and formats
 	// the status on every call.
@@ -113,13 +114,17 @@ func New(version string) *Metrics {
 		Namespace: ns, Name: "store_full_total",
 		Help: "Writes that add data refused because Redis is at maxmemory (answered 503).",
 	})
+	m.limits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "session_limit_total",
+		Help: "Creates at a tenant's max_sessions_per_user, by outcome: evicted (sessions evicted) or refused (creates refused).",
+	}, []string{"outcome"})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: ns, Name: "build_info", Help: "Build information; the value is always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.redisDur, m.redisErrors, m.revocations,
-		m.eventLag, m.sweeps, m.pruned, m.storeFull, build,
+		m.eventLag, m.sweeps, m.pruned, m.storeFull, m.limits, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -187,6 +192,18 @@ func (m *Metrics) newRedisObserver(command string) prometheus.Observer {
 func (m *Metrics) Revoked(reason string, n int) {
 	if m != nil && n > 0 {
 		m.revocations.WithLabelValues(reason).Add(float64(n))
+	}
+}
+
+// SessionLimit counts what a tenant's session limit did: n sessions
+// evicted, or (refused) one create refused.
+func (m *Metrics) SessionLimit(refused bool, evicted int) {
+	switch {
+	case m == nil:
+	case refused:
+		m.limits.WithLabelValues("refused").Inc()
+	case evicted > 0:
+		m.limits.WithLabelValues("evicted").Add(float64(evicted))
 	}
 }
 

@@ -73,6 +73,9 @@ type Session struct {
 	ExpiresAt       time.Time `json:"expires_at"`
 	SSOApps         []SSOApp  `json:"sso_apps"`
 	Ending
+	// EvictedSessionIDs (an extension) is set on a create's answer: the
+	// user's sessions the tenant's limit evicted to make room.
+	EvictedSessionIDs []string `json:"evicted_session_ids,omitempty"`
 }
 
 // Ending is the history extension of a session, beyond the reference: set
@@ -123,10 +126,11 @@ func (s Session) MarshalJSON() ([]byte, error) {
 		ExpiresAt       Time     `json:"expires_at"`
 		SSOApps         []SSOApp `json:"sso_apps"`
 		wireEnding
+		EvictedSessionIDs []string `json:"evicted_session_ids,omitempty"`
 	}{
 		s.ID, s.UserID, Null(s.UserEmail), Null(s.UserDisplayName), Null(s.IPAddress), Null(s.UserAgent),
 		Null(s.DeviceType), Null(s.Location), s.IsCurrent, Time(s.CreatedAt), Time(s.LastActivityAt),
-		Time(s.ExpiresAt), apps, s.Ending.wire(),
+		Time(s.ExpiresAt), apps, s.Ending.wire(), s.EvictedSessionIDs,
 	})
 }
 
@@ -297,4 +301,12 @@ func (e AuditEntry) MarshalJSON() ([]byte, error) {
 		RevokedCount int64    `json:"revoked_count"`
 		SessionIDs   []string `json:"session_ids"`
 	}{e.ID, Time(e.At), e.Actor, e.ActorRole, e.Reason, e.Target, e.RevokedCount, ids})
+}
+
+// Policy is a tenant's effective session policy (an extension).
+type Policy struct {
+	MaxSessionsPerUser int    `json:"max_sessions_per_user"`
+	OnLimit            string `json:"on_limit"`
+	IdleTimeoutSeconds int64  `json:"idle_timeout_seconds"`
+	MaxLifetimeSeconds int64  `json:"max_lifetime_seconds"`
 }
