@@ -320,6 +320,46 @@ func (a *app) bindAudit(fs *flag.FlagSet) func(context.Context, []string) error 
 	}
 }
 
+func (a *app) bindPolicy(fs *flag.FlagSet) func(context.Context, []string) error {
+	var p client.Policy
+	fs.IntVar(&p.MaxSessionsPerUser, "max-sessions", 0, "")
+	fs.StringVar(&p.OnLimit, "on-limit", "", "")
+	fs.Int64Var(&p.IdleTimeoutSeconds, "idle-timeout", 0, "")
+	fs.Int64Var(&p.MaxLifetimeSeconds, "max-lifetime", 0, "")
+	return func(ctx context.Context, args []string) error {
+		if len(args) != 2 || (args[0] != "get" && args[0] != "set") {
+			return usageErrorf("want: policy get TENANT, or policy set TENANT [flags]")
+		}
+		if args[0] == "get" {
+			var set []string
+			fs.Visit(func(f *flag.Flag) {
+				if slices.Contains([]string{"max-sessions", "on-limit", "idle-timeout", "max-lifetime"}, f.Name) {
+					set = append(set, "--"+f.Name)
+				}
+			})
+			if len(set) > 0 {
+				return usageErrorf("policy get takes no %s", strings.Join(set, ", "))
+			}
+		}
+		var got client.Policy
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			if args[0] == "set" {
+				got, err = a.client.SetTenantPolicy(ctx, args[1], p)
+			} else {
+				got, err = a.client.TenantPolicy(ctx, args[1])
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			return writeJSON(a.out, got)
+		}
+		return writePolicy(a.out, got)
+	}
+}
+
 // buildInfo is what version prints.
 type buildInfo struct {
 	Version string `json:"version"`

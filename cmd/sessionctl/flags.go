@@ -30,6 +30,7 @@ func init() {
 		"revoke-tenant": {usage: revokeTenantUsage, bind: (*app).bindRevokeTenant},
 		"stats":         {usage: statsUsage, bind: (*app).bindStats},
 		"audit":         {usage: auditUsage, bind: (*app).bindAudit},
+		"policy":        {usage: policyUsage, bind: (*app).bindPolicy},
 		"watch":         {usage: watchUsage, bind: (*app).bindWatch},
 		"version":       {usage: versionUsage, offline: true, bind: (*app).bindVersion},
 		"help":          {usage: helpUsage, offline: true, bind: (*app).bindHelp},

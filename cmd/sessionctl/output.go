@@ -89,6 +89,22 @@ func (t *sessionTable) row(s client.SessionListItem) {
 
 func (t *sessionTable) flush() error { return t.tw.Flush() }
 
+// writePolicy writes a policy as FIELD VALUE lines.
+func writePolicy(w io.Writer, p client.Policy) error {
+	tw := newTable(w)
+	orNone := func(n int64, unit string) string {
+		if n == 0 {
+			return "none"
+		}
+		return strconv.FormatInt(n, 10) + unit
+	}
+	fmt.Fprintf(tw, "MAX SESSIONS PER USER\t%s\n", orNone(int64(p.MaxSessionsPerUser), ""))
+	fmt.Fprintf(tw, "ON LIMIT\t%s\n", cell(p.OnLimit))
+	fmt.Fprintf(tw, "IDLE TIMEOUT\t%s\n", orNone(p.IdleTimeoutSeconds, "s"))
+	fmt.Fprintf(tw, "MAX LIFETIME\t%s\n", orNone(p.MaxLifetimeSeconds, "s"))
+	return tw.Flush()
+}
+
 // writeAudit writes audit entries as a table, newest first.
 func writeAudit(w io.Writer, entries []client.AuditEntry) error {
 	tw := newTable(w)

@@ -183,3 +183,30 @@ func TestRevokeTenant(t *testing.T) {
 		t.Errorf("sessions left after revoke-tenant --yes")
 	}
 }
+
+func TestPolicy(t *testing.T) {
+	t.Parallel()
+	tenant := uniq("acme")
+	got := decode[client.Policy](t, mustOK(t, sessionctl(t, "policy", "get", tenant, "-o", "json")))
+	if got != (client.Policy{OnLimit: "evict_oldest"}) {
+		t.Errorf("default policy: %+v", got)
+	}
+	want := client.Policy{MaxSessionsPerUser: 2, OnLimit: "refuse", IdleTimeoutSeconds: 900, MaxLifetimeSeconds: 3600}
+	r := mustOK(t, sessionctl(t, "policy", "set", tenant, "--max-sessions", "2", "--on-limit", "refuse",
+		"--idle-timeout", "900", "--max-lifetime", "3600", "-o", "json"))
+	if got := decode[client.Policy](t, r); got != want {
+		t.Errorf("policy set: %+v, want %+v", got, want)
+	}
+	r = mustOK(t, sessionctl(t, "policy", "get", tenant))
+	for _, line := range []string{"MAX SESSIONS PER USER  2", "ON LIMIT               refuse", "IDLE TIMEOUT           900s", "MAX LIFETIME           3600s"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("policy get lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	if r := sessionctl(t, "policy", "set", tenant, "--on-limit", "drop"); r.code != exitUsage {
+		t.Errorf("policy set --on-limit drop: exit %d, want %d", r.code, exitUsage)
+	}
+	if r := sessionctl(t, "policy", "show", tenant); r.code != exitUsage {
+		t.Errorf("policy show: exit %d, want %d", r.code, exitUsage)
+	}
+}

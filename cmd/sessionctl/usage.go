@@ -13,6 +13,7 @@ Commands:
   revoke-tenant T      revoke every session of tenant T (asks first; --yes to skip)
   stats TENANT         show a tenant's session figures
   audit TENANT         show a tenant's revocations: who, when, why (--page, --per-page)
+  policy get|set T     show or replace a tenant's session policy (limits, timeouts)
   watch                follow the revocation stream (--from ID); Ctrl-C stops
   version              print sessionctl's version
   help [COMMAND]       show this help, or a command's
@@ -26,7 +27,7 @@ Global flags (accepted before or after the command):
   --timeout DURATION   bound on each request, 0 for none (default 30s); watch's
                        stream is not bounded
 
-Tokens: list, get, revoke, revoke-user, revoke-tenant, stats and audit need an admin
+Tokens: list, get, revoke, revoke-user, revoke-tenant, stats, audit and policy need an admin
 token (super_admin, partner_admin, tenant_admin, or a platform token with scope
 admin:read / admin:write) and only reach what it may see. watch needs a service
 token with scope sessions:read.
@@ -78,6 +79,22 @@ Flags:
   --page N       page to show (default 1)
   --per-page N   sessions per page, 1..100 (default 20; 100 with --all)
   --all          every page (and, with --tenant, the ended sessions too)
+`
+
+const policyUsage = `Usage: sessionctl policy get TENANT
+       sessionctl policy set TENANT [--max-sessions N] [--on-limit evict_oldest|refuse]
+                                    [--idle-timeout SECONDS] [--max-lifetime SECONDS]
+
+get shows the tenant's effective session policy (its own fields, the
+service defaults for the others). set replaces the tenant's policy: a flag
+left out (or 0) takes the service default. It applies to later creates
+only; lowering a limit revokes nothing.
+
+  --max-sessions N     live sessions one user may hold in the tenant (0 = unlimited)
+  --on-limit WHAT      evict_oldest: a create beyond the limit revokes the
+                       user's oldest sessions; refuse: it is refused (409)
+  --idle-timeout S     idle timeout of a create that gives none, and the most one may give
+  --max-lifetime S     lifetime of a create that gives no expiry, and the most one may ask
 `
 
 const auditUsage = `Usage: sessionctl audit TENANT [--page N] [--per-page N]

@@ -111,6 +111,31 @@ func (c *Client) TenantAudit(ctx context.Context, tenantID string, p Page) (Audi
 	return pg, nil
 }
 
+// TenantPolicy returns a tenant's effective session policy
+// (GET /api/v1/tenants/{t}/sessions/policy, an extension).
+func (c *Client) TenantPolicy(ctx context.Context, tenantID string) (Policy, error) {
+	return c.policy(ctx, http.MethodGet, tenantID, nil)
+}
+
+// SetTenantPolicy replaces a tenant's session policy and returns the
+// effective one (PUT /api/v1/tenants/{t}/sessions/policy, an extension);
+// zero fields take the service default.
+func (c *Client) SetTenantPolicy(ctx context.Context, tenantID string, p Policy) (Policy, error) {
+	return c.policy(ctx, http.MethodPut, tenantID, p)
+}
+
+func (c *Client) policy(ctx context.Context, method, tenantID string, body any) (Policy, error) {
+	t, err := seg("tenant id", tenantID)
+	if err != nil {
+		return Policy{}, err
+	}
+	var env envelope[Policy]
+	if err := c.call(ctx, method, "/api/v1/tenants/"+t+"/sessions/policy", nil, body, &env); err != nil {
+		return Policy{}, err
+	}
+	return env.Data, nil
+}
+
 // TenantUserSessions lists one user's sessions in a tenant
 // (GET /api/v1/tenants/{t}/sessions/users/{u}).
 func (c *Client) TenantUserSessions(ctx context.Context, tenantID, userID string, p Page) (SessionPage, error) {

@@ -355,3 +355,24 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+func TestTenantPolicyCalls(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tenant := uniq("t")
+	if p, err := e.admin.TenantPolicy(ctx, tenant); err != nil || p != (client.Policy{OnLimit: "evict_oldest"}) {
+		t.Fatalf("TenantPolicy: %+v, %v", p, err)
+	}
+	want := client.Policy{MaxSessionsPerUser: 1, OnLimit: "refuse", MaxLifetimeSeconds: 600}
+	if p, err := e.admin.SetTenantPolicy(ctx, tenant, want); err != nil || p != want {
+		t.Fatalf("SetTenantPolicy: %+v, %v; want %+v", p, err, want)
+	}
+	if _, err := e.admin.SetTenantPolicy(ctx, tenant, client.Policy{OnLimit: "drop"}); !errors.Is(err, client.ErrValidation) {
+		t.Errorf("SetTenantPolicy with a bad on_limit: %v, want ErrValidation", err)
+	}
+	// The policy holds: one session per user, the second refused.
+	e.mustCreate(t, client.CreateSessionRequest{UserID: "u1", TenantID: tenant})
+	if _, err := e.service.CreateSession(ctx, client.CreateSessionRequest{UserID: "u1", TenantID: tenant, TTL: time.Minute}); !errors.Is(err, client.ErrConflict) {
+		t.Errorf("second create at a limit of 1: %v, want ErrConflict", err)
+	}
+}

@@ -38,6 +38,8 @@ type (
 	Stats = wire.Stats
 	// AuditEntry is one revocation operation in a tenant's audit.
 	AuditEntry = wire.AuditEntry
+	// Policy is a tenant's session policy.
+	Policy = wire.Policy
 )
 
 // AuditPage is one page of a tenant's audit.
