@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/metrics"
 )
 
 type policyJSON struct {
@@ -82,7 +84,7 @@ func TestPolicyRoutes(t *testing.T) {
 
 func TestPolicyAppliesToCreates(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
+		e := newEnvWith(t, b.client(t), envConfig{metrics: metrics.New("test")})
 		ta := e.token(t, tenantAdmin)
 		mustStatus(t, e.putPolicy(t, "T1", ta, policyJSON{MaxSessionsPerUser: 2, IdleTimeoutSeconds: 600, MaxLifetimeSeconds: 3600}), http.StatusOK)
 
@@ -123,6 +125,13 @@ func TestPolicyAppliesToCreates(t *testing.T) {
 			t.Errorf("detail = %q", got)
 		}
 		mustStatus(t, e.get(t, pathAdmin+"/p4", e.token(t, superAdmin)), http.StatusNotFound)
+		metricsBody := string(e.get(t, "/metrics", "").Body)
+		for _, want := range []string{`sessiond_session_limit_total{outcome="evicted"} 1`, `sessiond_session_limit_total{outcome="refused"} 1`,
+			`sessiond_revocations_total{reason="session_limit"} 1`} {
+			if !strings.Contains(metricsBody, want) {
+				t.Errorf("/metrics lacks %q", want)
+			}
+		}
 		// Lowering a limit revokes nothing.
 		mustStatus(t, e.putPolicy(t, "T1", ta, policyJSON{MaxSessionsPerUser: 1}), http.StatusOK)
 		if got := e.mustListIDs(t, pathTenant("T1")+"/users/u1"); len(got) != 2 {
