@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/receiver"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -80,6 +81,8 @@ func fail(c *gin.Context, err error) {
 		detail(c, http.StatusConflict, "Tenant belongs to another partner")
 	case errors.Is(err, session.ErrSessionLimit):
 		detail(c, http.StatusConflict, "session limit reached")
+	case errors.Is(err, receiver.ErrTooMany):
+		detail(c, http.StatusConflict, "Too many receivers in the tenant")
 	case errors.Is(err, errBadBody):
 		// The client's fault: the access log line says 400; nothing at error level.
 		logger(c).Info("malformed request body", zap.String("request_id", requestID(c)),

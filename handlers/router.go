@@ -11,6 +11,8 @@ import (
 	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/metrics"
+	"github.com/sessiond/sessiond/pkg/push"
+	"github.com/sessiond/sessiond/pkg/receiver"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -44,6 +46,14 @@ type Deps struct {
 	// Console, when set, serves the browser console at /console and the
 	// assets below it.
 	Console http.Handler
+	// Receivers and Push, when both set, serve the tenants' push receivers
+	// (…/sessions/receivers); JWKS serves the keys that sign what they get
+	// at /.well-known/jwks.json. PushAllowLoopbackHTTP lets a receiver URL
+	// be http to a loopback host (dev mode).
+	Receivers             receiver.Store
+	Push                  *push.Worker
+	JWKS                  http.Handler
+	PushAllowLoopbackHTTP bool
 }
 
 // DefaultMaxLifetime is SESSIOND_MAX_SESSION_LIFETIME's default.
@@ -86,6 +96,9 @@ func New(d Deps) *gin.Engine {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 	registerDocs(r)
+	if d.JWKS != nil {
+		r.GET("/.well-known/jwks.json", gin.WrapH(d.JWKS))
+	}
 	if d.Console != nil {
 		r.GET("/console", gin.WrapH(d.Console))
 		r.GET("/console/*asset", gin.WrapH(d.Console))
@@ -121,6 +134,14 @@ func New(d Deps) *gin.Engine {
 	t.GET("/audit", a.tenantAudit)
 	t.GET("/policy", a.tenantPolicy)
 	t.PUT("/policy", a.tenantSetPolicy)
+	if d.Receivers != nil && d.Push != nil {
+		t.GET("/receivers", a.tenantReceivers)
+		t.POST("/receivers", a.tenantAddReceiver)
+		t.GET("/receivers/:receiver_id", a.tenantReceiver)
+		t.DELETE("/receivers/:receiver_id", a.tenantDeleteReceiver)
+		t.GET("/receivers/:receiver_id/failures", a.tenantReceiverFailures)
+		t.POST("/receivers/:receiver_id/redeliver", a.tenantRedeliver)
+	}
 	t.GET("/users/:user_id", a.tenantUserList)
 	t.POST("/users/:user_id/revoke", a.tenantUserRevoke)
 	t.GET("/:session_id", a.tenantGet)

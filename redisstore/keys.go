@@ -46,6 +46,8 @@ import (
 //	au:{T}               hash   audit entry id -> header; "<id>:n" -> count; "<id>:s" -> first session ids
 //	ai:{T}               zset   audit entry id -> ms of the operation
 //	po:{T}               hash   the tenant's session policy (policy.go); no expiry
+//	rc:{T}               hash   receiver id -> the tenant's push receiver (receivers.go); no expiry
+//	dl:{T}:<id>          list   the receiver's failed deliveries, newest first
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
@@ -66,8 +68,12 @@ func (k keys) endedAll() string          { return "hx:" + k.tag + ":all" }
 func (k keys) endedUser(uid string) string {
 	return "hx:" + k.tag + ":u:" + uid
 }
-func (k keys) audit() string      { return "au:" + k.tag }
-func (k keys) policy() string     { return "po:" + k.tag }
+func (k keys) audit() string     { return "au:" + k.tag }
+func (k keys) policy() string    { return "po:" + k.tag }
+func (k keys) receivers() string { return "rc:" + k.tag }
+func (k keys) failures(receiverID string) string {
+	return "dl:" + k.tag + ":" + receiverID
+}
 func (k keys) auditOrder() string { return "ai:" + k.tag }
 func (k keys) created(t time.Time) string {
 	return "st:" + k.tag + ":c:" + t.UTC().Format("2006010215")

@@ -39,6 +39,8 @@ var (
 	sessionUsersSrc string
 	//go:embed scripts/list_history.lua
 	listHistorySrc string
+	//go:embed scripts/add_receiver.lua
+	addReceiverSrc string
 
 	createScript       = redis.NewScript(libHistorySrc + createSrc)
 	touchScript        = redis.NewScript(touchSrc)
@@ -52,6 +54,7 @@ var (
 	appendEventsScript = redis.NewScript(appendEventsSrc)
 	sessionUsersScript = redis.NewScript(sessionUsersSrc)
 	listHistoryScript  = redis.NewScript(listHistorySrc)
+	addReceiverScript  = redis.NewScript(addReceiverSrc)
 )
 
 // luaCall is one call of a script: its keys and arguments.
@@ -309,3 +312,15 @@ func (c listHistoryCall) args() []any {
 	}
 	return []any{c.nowMS, c.offset, c.size, user}
 }
+
+// addReceiverCall is add_receiver.lua.
+type addReceiverCall struct {
+	receivers string // KEYS
+	id        string // ARGV
+	receiver  string
+	max       int
+}
+
+func (c addReceiverCall) script() *redis.Script { return addReceiverScript }
+func (c addReceiverCall) keys() []string        { return []string{c.receivers} }
+func (c addReceiverCall) args() []any           { return []any{c.id, c.receiver, c.max} }

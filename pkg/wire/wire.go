@@ -310,3 +310,56 @@ type Policy struct {
 	IdleTimeoutSeconds int64  `json:"idle_timeout_seconds"`
 	MaxLifetimeSeconds int64  `json:"max_lifetime_seconds"`
 }
+
+// Receiver is a tenant's push receiver (an extension).
+type Receiver struct {
+	ID        string    `json:"id"`
+	URL       string    `json:"url"`
+	Kind      string    `json:"kind"`
+	Audience  string    `json:"audience"`
+	Events    []string  `json:"events"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MarshalJSON encodes r in the wire format (no filter is []).
+func (r Receiver) MarshalJSON() ([]byte, error) {
+	events := r.Events
+	if events == nil {
+		events = []string{}
+	}
+	return json.Marshal(struct {
+		ID        string   `json:"id"`
+		URL       string   `json:"url"`
+		Kind      string   `json:"kind"`
+		Audience  string   `json:"audience"`
+		Events    []string `json:"events"`
+		CreatedAt Time     `json:"created_at"`
+	}{r.ID, r.URL, r.Kind, r.Audience, events, Time(r.CreatedAt)})
+}
+
+// DeliveryFailure is a delivery to a receiver that failed past its
+// retries (an extension).
+type DeliveryFailure struct {
+	Event     Event     `json:"event"`
+	EventID   string    `json:"event_id"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error"`
+	At        time.Time `json:"at"`
+}
+
+// MarshalJSON encodes f in the wire format.
+func (f DeliveryFailure) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Event     Event  `json:"event"`
+		EventID   string `json:"event_id"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+		At        Time   `json:"at"`
+	}{f.Event, f.EventID, f.Attempts, f.LastError, Time(f.At)})
+}
+
+// Redelivery says what a redelivery of a receiver's failures did.
+type Redelivery struct {
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+}

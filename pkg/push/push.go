@@ -1,0 +1,334 @@
+// Package push delivers revocations to the tenants' receivers (relying
+// parties): every instance runs a Worker on the shared work queue (the
+// revocation stream's consumer group), so the instances split the work and
+// an event a dead instance held is taken over by another. Delivery is at
+// least once: an event is acknowledged only once each of its receivers got
+// it or had its failure recorded, and a redelivery carries the same token
+// id (jti), so a receiver can drop duplicates.
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/sessiond/sessiond/pkg/receiver"
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// Encoder builds the signed request one receiver gets for one revocation.
+type Encoder interface {
+	Encode(r receiver.Receiver, e session.Event) (contentType string, body []byte, err error)
+}
+
+// Sender posts one request; an error means it was not delivered (a status
+// other than 2xx, a timeout, a refused connection).
+type Sender interface {
+	Send(ctx context.Context, url, contentType string, body []byte) error
+}
+
+// Observer hears what the worker does (metrics); nil methods are fine.
+type Observer interface {
+	Delivered(kind string, lag time.Duration)
+	Retried(kind string)
+	Failed(kind string)
+}
+
+// Defaults of a Worker's zero fields.
+const (
+	DefaultTries       = 6
+	DefaultPerReceiver = 8
+	DefaultInFlight    = 256
+	DefaultReclaimIdle = 30 * time.Second
+	DefaultBaseDelay   = 500 * time.Millisecond
+	DefaultMaxDelay    = 30 * time.Second
+	DefaultTimeout     = 5 * time.Second
+	receiversTTL       = 2 * time.Second
+	batch              = 100
+)
+
+// Worker delivers the revocations of the queue.
+type Worker struct {
+	Queue    receiver.Queue
+	Store    receiver.Store
+	Encoder  Encoder
+	Sender   Sender
+	Observer Observer
+	// Consumer names this instance in the consumer group.
+	Consumer string
+	// Tries bounds the attempts of one delivery before it is recorded as a
+	// failure; PerReceiver bounds the concurrent deliveries to one receiver
+	// and InFlight the events in progress in this instance.
+	Tries, PerReceiver, InFlight int
+	// BaseDelay and MaxDelay shape the retries: full jitter on an
+	// exponential backoff, base·2^attempt capped at MaxDelay.
+	BaseDelay, MaxDelay time.Duration
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// ReclaimIdle is how long an event stays pending with a consumer before
+	// another takes it over (that consumer died).
+	ReclaimIdle time.Duration
+	// OnError hears errors of the queue and the store; nil is fine.
+	OnError func(error)
+
+	mu        sync.Mutex
+	receivers map[string]cachedReceivers
+	slots     map[string]chan struct{}
+}
+
+type cachedReceivers struct {
+	list []receiver.Receiver
+	at   time.Time
+}
+
+func (w *Worker) defaults() {
+	if w.Tries <= 0 {
+		w.Tries = DefaultTries
+	}
+	if w.PerReceiver <= 0 {
+		w.PerReceiver = DefaultPerReceiver
+	}
+	if w.InFlight <= 0 {
+		w.InFlight = DefaultInFlight
+	}
+	if w.BaseDelay <= 0 {
+		w.BaseDelay = DefaultBaseDelay
+	}
+	if w.MaxDelay <= 0 {
+		w.MaxDelay = DefaultMaxDelay
+	}
+	if w.Timeout <= 0 {
+		w.Timeout = DefaultTimeout
+	}
+	if w.ReclaimIdle <= 0 {
+		w.ReclaimIdle = DefaultReclaimIdle
+	}
+	if w.OnError == nil {
+		w.OnError = func(error) {}
+	}
+	w.receivers = map[string]cachedReceivers{}
+	w.slots = map[string]chan struct{}{}
+}
+
+// Run claims and delivers events until ctx ends. Events in progress then
+// stay pending: another instance (or this one, restarted) takes them over.
+func (w *Worker) Run(ctx context.Context) {
+	w.defaults()
+	inFlight := make(chan struct{}, w.InFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	lastReclaim := time.Time{}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		var evs []session.Event
+		var err error
+		if time.Since(lastReclaim) >= w.ReclaimIdle/2 {
+			lastReclaim = time.Now()
+			evs, err = w.Queue.Reclaim(ctx, w.Consumer, w.ReclaimIdle, batch)
+		}
+		if err == nil && len(evs) == 0 {
+			evs, err = w.Queue.Claim(ctx, w.Consumer, batch, time.Second)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.OnError(err)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		for _, e := range evs {
+			select {
+			case inFlight <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-inFlight }()
+				if w.handle(ctx, e) {
+					if err := w.Queue.Ack(context.WithoutCancel(ctx), e.ID); err != nil {
+						w.OnError(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// handle delivers one event to each receiver that wants it; true when the
+// event is done (delivered or failed everywhere), false when ctx ended
+// first or the receivers could not be read.
+func (w *Worker) handle(ctx context.Context, e session.Event) bool {
+	rs, err := w.receiversOf(ctx, e.TenantID)
+	if err != nil {
+		w.OnError(err)
+		return false
+	}
+	var wg sync.WaitGroup
+	done := true
+	var mu sync.Mutex
+	for _, r := range rs {
+		if !r.Wants(e.Reason) {
+			continue
+		}
+		wg.Go(func() {
+			if !w.deliver(ctx, r, e) {
+				mu.Lock()
+				done = false
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return done && ctx.Err() == nil
+}
+
+// deliver tries one delivery up to Tries times; after the last it records
+// the failure. False when ctx ended before either.
+func (w *Worker) deliver(ctx context.Context, r receiver.Receiver, e session.Event) bool {
+	ct, body, err := w.Encoder.Encode(r, e)
+	if err != nil {
+		return w.fail(ctx, r, e, 0, err)
+	}
+	slot := w.slot(r)
+	for attempt := 0; ; attempt++ {
+		select {
+		case slot <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		actx, cancel := context.WithTimeout(ctx, w.Timeout)
+		err = w.Sender.Send(actx, r.URL, ct, body)
+		cancel()
+		<-slot
+		if err == nil {
+			if w.Observer != nil {
+				w.Observer.Delivered(r.Kind, time.Since(e.RevokedAt))
+			}
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if attempt+1 >= w.Tries {
+			return w.fail(ctx, r, e, attempt+1, err)
+		}
+		if w.Observer != nil {
+			w.Observer.Retried(r.Kind)
+		}
+		if !sleep(ctx, Backoff(attempt, w.BaseDelay, w.MaxDelay, rand.Float64())) {
+			return false
+		}
+	}
+}
+
+func (w *Worker) fail(ctx context.Context, r receiver.Receiver, e session.Event, attempts int, cause error) bool {
+	if w.Observer != nil {
+		w.Observer.Failed(r.Kind)
+	}
+	err := w.Store.AddFailure(context.WithoutCancel(ctx), r, receiver.Failure{Event: e, Attempts: attempts, LastError: cause.Error(), At: time.Now()})
+	if err != nil {
+		w.OnError(fmt.Errorf("push: record a failed delivery: %w", err))
+		return false
+	}
+	return true
+}
+
+// Redeliver tries each failure once more, now; what fails again is
+// recorded again. It returns how many were delivered and how many failed.
+func (w *Worker) Redeliver(ctx context.Context, r receiver.Receiver, fs []receiver.Failure) (delivered, failed int, err error) {
+	for _, f := range fs {
+		ct, body, encErr := w.Encoder.Encode(r, f.Event)
+		if encErr == nil {
+			actx, cancel := context.WithTimeout(ctx, w.timeout())
+			encErr = w.Sender.Send(actx, r.URL, ct, body)
+			cancel()
+		}
+		if encErr == nil {
+			delivered++
+			if w.Observer != nil {
+				w.Observer.Delivered(r.Kind, time.Since(f.Event.RevokedAt))
+			}
+			continue
+		}
+		failed++
+		f.Attempts++
+		f.LastError, f.At = encErr.Error(), time.Now()
+		if err = w.Store.AddFailure(context.WithoutCancel(ctx), r, f); err != nil {
+			return delivered, failed, err
+		}
+	}
+	return delivered, failed, nil
+}
+
+func (w *Worker) timeout() time.Duration {
+	if w.Timeout > 0 {
+		return w.Timeout
+	}
+	return DefaultTimeout
+}
+
+// receiversOf returns the tenant's receivers, read at most every
+// receiversTTL: a receiver added or removed takes effect within it.
+func (w *Worker) receiversOf(ctx context.Context, tenantID string) ([]receiver.Receiver, error) {
+	w.mu.Lock()
+	c, ok := w.receivers[tenantID]
+	w.mu.Unlock()
+	if ok && time.Since(c.at) < receiversTTL {
+		return c.list, nil
+	}
+	list, err := w.Store.Receivers(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if len(w.receivers) > 10000 {
+		w.receivers = map[string]cachedReceivers{}
+	}
+	w.receivers[tenantID] = cachedReceivers{list: list, at: time.Now()}
+	w.mu.Unlock()
+	return list, nil
+}
+
+// slot is the receiver's concurrency bound.
+func (w *Worker) slot(r receiver.Receiver) chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := r.TenantID + "/" + r.ID
+	s, ok := w.slots[key]
+	if !ok {
+		s = make(chan struct{}, w.PerReceiver)
+		w.slots[key] = s
+	}
+	return s
+}
+
+// Backoff is the wait before retry number attempt+1: full jitter (r in
+// [0,1)) on base·2^attempt, capped at max.
+func Backoff(attempt int, base, max time.Duration, r float64) time.Duration {
+	d := max
+	if attempt < 30 {
+		d = min(max, base<<attempt)
+	}
+	return time.Duration(r * float64(d))
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// ErrStatus is a receiver's answer other than 2xx.
+var ErrStatus = errors.New("receiver answered")

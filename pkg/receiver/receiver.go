@@ -1,0 +1,110 @@
+// Package receiver is the domain of revocation push: the relying parties'
+// endpoints that sessiond calls when a session of their tenant is revoked
+// (OpenID Connect Back-Channel Logout, or a CAEP session-revoked Security
+// Event Token), and the deliveries that failed past their retries.
+package receiver
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+// The kinds of receiver.
+const (
+	// KindBackchannelLogout receives an OIDC Back-Channel Logout 1.0 logout
+	// token, POSTed as application/x-www-form-urlencoded logout_token=….
+	KindBackchannelLogout = "backchannel_logout"
+	// KindCAEP receives a CAEP session-revoked Security Event Token
+	// (RFC 8417), POSTed as application/secevent+jwt.
+	KindCAEP = "caep"
+)
+
+// Bounds of what a tenant may register.
+const (
+	MaxPerTenant   = 20
+	MaxAudienceLen = 256
+	MaxEvents      = 16
+)
+
+// Receiver is one relying party's endpoint in a tenant.
+type Receiver struct {
+	ID       string
+	TenantID string
+	URL      string
+	Kind     string
+	// Audience is the relying party's client id: the tokens' aud.
+	Audience string
+	// Events, when set, limits the receiver to revocations with these
+	// reasons.
+	Events    []string
+	CreatedAt time.Time
+}
+
+// Wants reports whether the receiver takes a revocation with this reason.
+func (r Receiver) Wants(reason string) bool {
+	if len(r.Events) == 0 {
+		return true
+	}
+	for _, e := range r.Events {
+		if e == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidKind reports whether k is a receiver kind.
+func ValidKind(k string) bool { return k == KindBackchannelLogout || k == KindCAEP }
+
+// Failure is a delivery that failed past its retries: the revocation, how
+// often it was tried and the last error (without the URL or the token).
+type Failure struct {
+	Event     session.Event
+	Attempts  int
+	LastError string
+	At        time.Time
+}
+
+// ErrTooMany is an add beyond MaxPerTenant.
+var ErrTooMany = errors.New("too many receivers in the tenant")
+
+// Store keeps receivers and their failures.
+type Store interface {
+	// AddReceiver stores r (its ID set by the caller); ErrTooMany beyond
+	// MaxPerTenant.
+	AddReceiver(ctx context.Context, r Receiver) error
+	// Receivers lists a tenant's receivers, oldest first.
+	Receivers(ctx context.Context, tenantID string) ([]Receiver, error)
+	// Receiver returns one; session.ErrNotFound when there is none.
+	Receiver(ctx context.Context, tenantID, id string) (Receiver, error)
+	// DeleteReceiver removes one and its failures; session.ErrNotFound
+	// when there is none.
+	DeleteReceiver(ctx context.Context, tenantID, id string) error
+	// AddFailure records a failed delivery (the newest MaxFailures are kept).
+	AddFailure(ctx context.Context, r Receiver, f Failure) error
+	// Failures returns the receiver's failures, newest first.
+	Failures(ctx context.Context, tenantID, id string) ([]Failure, error)
+	// TakeFailures removes and returns the receiver's failures, oldest
+	// first, for a redelivery.
+	TakeFailures(ctx context.Context, tenantID, id string) ([]Failure, error)
+}
+
+// MaxFailures bounds the failures kept per receiver.
+const MaxFailures = 1000
+
+// Queue is the revocation stream as a work queue shared by every instance
+// (a consumer group): each event is handed to one consumer, and stays
+// pending until acknowledged, so that another consumer can take it over
+// when its consumer dies.
+type Queue interface {
+	// Claim returns new events for consumer, waiting up to block.
+	Claim(ctx context.Context, consumer string, n int, block time.Duration) ([]session.Event, error)
+	// Reclaim takes over events pending for longer than minIdle with
+	// another consumer (one that died).
+	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]session.Event, error)
+	// Ack marks events as done.
+	Ack(ctx context.Context, ids ...string) error
+}

@@ -1,0 +1,122 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/pkg/receiver"
+	"github.com/sessiond/sessiond/pkg/session"
+)
+
+func TestReceivers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := New(rdb, Options{})
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		var added []receiver.Receiver
+		for i := 0; i < receiver.MaxPerTenant; i++ {
+			r := receiver.Receiver{ID: fmt.Sprintf("r%02d", i), TenantID: "tr", URL: "https://rp.example/logout", Kind: receiver.KindCAEP,
+				Audience: "rp", Events: []string{"admin_revoke"}, CreatedAt: at.Add(time.Duration(i) * time.Millisecond)}
+			if err := st.AddReceiver(ctx, r); err != nil {
+				t.Fatalf("add %d: %v", i, err)
+			}
+			added = append(added, r)
+		}
+		if err := st.AddReceiver(ctx, receiver.Receiver{ID: "one-too-many", TenantID: "tr", CreatedAt: at}); !errors.Is(err, receiver.ErrTooMany) {
+			t.Errorf("add beyond the bound: %v, want ErrTooMany", err)
+		}
+		list, err := st.Receivers(ctx, "tr")
+		if err != nil || len(list) != receiver.MaxPerTenant || list[0].ID != "r00" || list[0].URL != added[0].URL || !list[0].CreatedAt.Equal(at) {
+			t.Fatalf("receivers: %d, %+v, %v", len(list), list[0], err)
+		}
+		if other, err := st.Receivers(ctx, "other"); err != nil || len(other) != 0 {
+			t.Errorf("another tenant's receivers: %v, %v", other, err)
+		}
+		if _, err := st.Receiver(ctx, "other", "r00"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("a receiver through another tenant: %v, want ErrNotFound", err)
+		}
+
+		// Failures: newest first, taken oldest first, gone with the receiver.
+		for i := 0; i < 3; i++ {
+			f := receiver.Failure{Event: session.Event{ID: fmt.Sprintf("1-%d", i), SessionID: "s", TenantID: "tr", RevokedAt: at},
+				Attempts: 6, LastError: "503", At: at}
+			if err := st.AddFailure(ctx, added[0], f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fs, err := st.Failures(ctx, "tr", "r00")
+		if err != nil || len(fs) != 3 || fs[0].Event.ID != "1-2" || fs[0].Attempts != 6 || !fs[0].Event.RevokedAt.Equal(at) {
+			t.Fatalf("failures: %+v, %v", fs, err)
+		}
+		taken, err := st.TakeFailures(ctx, "tr", "r00")
+		if err != nil || len(taken) != 3 || taken[0].Event.ID != "1-0" {
+			t.Fatalf("taken: %+v, %v", taken, err)
+		}
+		if fs, _ := st.Failures(ctx, "tr", "r00"); len(fs) != 0 {
+			t.Errorf("failures after taking them: %d", len(fs))
+		}
+		_ = st.AddFailure(ctx, added[0], receiver.Failure{Event: session.Event{ID: "2-0"}, At: at})
+		if err := st.DeleteReceiver(ctx, "tr", "r00"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteReceiver(ctx, "tr", "r00"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("delete twice: %v, want ErrNotFound", err)
+		}
+		if keys := scanKeys(t, rdb, tenantKeys("tr").failures("r00")); len(keys) != 0 {
+			t.Errorf("the deleted receiver's failures are left: %v", keys)
+		}
+	})
+}
+
+// TestPushQueue: two consumers split the stream; what one claimed and
+// never acknowledged, the other takes over after the idle time.
+func TestPushQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := New(rdb, Options{})
+		// The group starts at the stream's end: claim once to create it.
+		if evs, err := st.Claim(ctx, "a", 10, 0); err != nil || len(evs) != 0 {
+			t.Fatalf("first claim: %v, %v", evs, err)
+		}
+		for i := 0; i < 6; i++ {
+			s := newSession("tq", "", "u1", time.Hour)
+			mustCreate(t, st, s)
+			if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "tq"}, IDs: []string{s.ID}, Reason: "admin_revoke"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, err := st.Claim(ctx, "a", 4, 0)
+		if err != nil || len(a) != 4 {
+			t.Fatalf("a claims: %d, %v", len(a), err)
+		}
+		b, err := st.Claim(ctx, "b", 10, 0)
+		if err != nil || len(b) != 2 {
+			t.Fatalf("b claims: %d, %v", len(b), err)
+		}
+		if err := st.Ack(ctx, a[0].ID, a[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		// a "dies" with two pending; b takes them over once they are idle.
+		if got, err := st.Reclaim(ctx, "b", time.Hour, 10); err != nil || len(got) != 0 {
+			t.Errorf("reclaim before the idle time: %d, %v", len(got), err)
+		}
+		time.Sleep(30 * time.Millisecond)
+		got, err := st.Reclaim(ctx, "b", 20*time.Millisecond, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, e := range got {
+			ids[e.ID] = true
+		}
+		// b's own two pending are idle too: four in all, a's two among them.
+		if len(got) != 4 || !ids[a[2].ID] || !ids[a[3].ID] || got[0].TenantID != "tq" || got[0].Reason != "admin_revoke" {
+			t.Errorf("reclaimed %+v, want a's two and b's two", got)
+		}
+	})
+}
