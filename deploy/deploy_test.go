@@ -42,7 +42,8 @@ var knownEnv = []string{
 	config.EnvIssuer, config.EnvAudience, config.EnvLogLevel, config.EnvLogFormat,
 	config.EnvMaxSessionLifetime, config.EnvSweepInterval, config.EnvRevokeBatch,
 	config.EnvShutdownTimeout, config.EnvActivityInterval, config.EnvEventRetention,
-	config.EnvPprofAddr,
+	config.EnvPprofAddr, config.EnvConsole, config.EnvHistoryRetention, config.EnvHistoryMax,
+	config.EnvDefaultMaxSessions, config.EnvDefaultOnLimit, config.EnvDefaultIdleTimeout, config.EnvDefaultMaxLifetime,
 }
 
 // secretEnv are the variables that hold secrets (the Redis URL may carry a

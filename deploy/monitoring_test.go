@@ -40,6 +40,9 @@ var knownMetrics = map[string]dto.MetricType{
 	"sessiond_sweeps_total":                   dto.MetricType_COUNTER,
 	"sessiond_sweep_pruned_total":             dto.MetricType_COUNTER,
 	"sessiond_build_info":                     dto.MetricType_GAUGE,
+	"sessiond_push_deliveries_total":          dto.MetricType_COUNTER,
+	"sessiond_push_retries_total":             dto.MetricType_COUNTER,
+	"sessiond_push_lag_seconds":               dto.MetricType_HISTOGRAM,
 }
 
 // TestMetricNamesExist records one of everything through pkg/metrics and
@@ -56,6 +59,9 @@ func TestMetricNamesExist(t *testing.T) {
 	m.EventDelivered(time.Millisecond)
 	m.Swept(nil, 1)
 	m.Swept(errors.New("x"), 0)
+	m.Delivered("caep", time.Millisecond)
+	m.Retried("caep")
+	m.Failed("caep")
 	families, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ type Metrics struct {
 	pruned      prometheus.Counter
 	storeFull   prometheus.Counter
 	limits      *prometheus.CounterVec
+	pushes      *prometheus.CounterVec
+	pushRetries *prometheus.CounterVec
+	pushLag     *prometheus.HistogramVec
 	// The children of the per-request and per-command vectors, resolved
 	// once per label set: WithLabelValues hashes its labels and formats
 	// the status on every call.
@@ -118,13 +121,25 @@ func New(version string) *Metrics {
 		Namespace: ns, Name: "session_limit_total",
 		Help: "Creates at a tenant's max_sessions_per_user, by outcome: evicted (sessions evicted) or refused (creates refused).",
 	}, []string{"outcome"})
+	m.pushes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "push_deliveries_total",
+		Help: "Revocations pushed to receivers, by kind and result: delivered, or failed (past the retries; kept for redelivery).",
+	}, []string{"kind", "result"})
+	m.pushRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "push_retries_total", Help: "Push attempts that failed and were retried, by kind.",
+	}, []string{"kind"})
+	m.pushLag = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: "push_lag_seconds",
+		Help:    "From a revocation to its receiver's 2xx, by kind.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+	}, []string{"kind"})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: ns, Name: "build_info", Help: "Build information; the value is always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.redisDur, m.redisErrors, m.revocations,
-		m.eventLag, m.sweeps, m.pruned, m.storeFull, m.limits, build,
+		m.eventLag, m.sweeps, m.pruned, m.storeFull, m.limits, m.pushes, m.pushRetries, m.pushLag, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -204,6 +219,29 @@ func (m *Metrics) SessionLimit(refused bool, evicted int) {
 		m.limits.WithLabelValues("refused").Inc()
 	case evicted > 0:
 		m.limits.WithLabelValues("evicted").Add(float64(evicted))
+	}
+}
+
+// Delivered counts one push delivered, lag after its revocation (it makes
+// *Metrics a push.Observer).
+func (m *Metrics) Delivered(kind string, lag time.Duration) {
+	if m != nil {
+		m.pushes.WithLabelValues(kind, "delivered").Inc()
+		m.pushLag.WithLabelValues(kind).Observe(lag.Seconds())
+	}
+}
+
+// Retried counts one failed push attempt that will be tried again.
+func (m *Metrics) Retried(kind string) {
+	if m != nil {
+		m.pushRetries.WithLabelValues(kind).Inc()
+	}
+}
+
+// Failed counts one push that failed past its retries.
+func (m *Metrics) Failed(kind string) {
+	if m != nil {
+		m.pushes.WithLabelValues(kind, "failed").Inc()
 	}
 }
 
