@@ -360,6 +360,47 @@ func (a *app) bindPolicy(fs *flag.FlagSet) func(context.Context, []string) error
 	}
 }
 
+func (a *app) bindReceivers(fs *flag.FlagSet) func(context.Context, []string) error {
+	var nr client.NewReceiver
+	var events string
+	fs.StringVar(&nr.URL, "url", "", "")
+	fs.StringVar(&nr.Kind, "kind", "", "")
+	fs.StringVar(&nr.Audience, "audience", "", "")
+	fs.StringVar(&events, "events", "", "")
+	return func(ctx context.Context, args []string) error {
+		want := map[string]int{"list": 2, "add": 2, "delete": 3, "failures": 3, "redeliver": 3}
+		if len(args) == 0 || want[args[0]] == 0 || len(args) != want[args[0]] {
+			return usageErrorf("want: receivers list|add TENANT, or receivers delete|failures|redeliver TENANT ID")
+		}
+		if events != "" {
+			nr.Events = strings.Split(events, ",")
+		}
+		var out any
+		err := a.call(ctx, func(ctx context.Context) (err error) {
+			switch args[0] {
+			case "list":
+				out, err = a.client.Receivers(ctx, args[1])
+			case "add":
+				out, err = a.client.AddReceiver(ctx, args[1], nr)
+			case "delete":
+				err = a.client.DeleteReceiver(ctx, args[1], args[2])
+			case "failures":
+				out, err = a.client.ReceiverFailures(ctx, args[1], args[2])
+			case "redeliver":
+				out, err = a.client.Redeliver(ctx, args[1], args[2])
+			}
+			return err
+		})
+		if err != nil || out == nil {
+			return err
+		}
+		if a.json() {
+			return writeJSON(a.out, out)
+		}
+		return writeReceivers(a.out, out)
+	}
+}
+
 // buildInfo is what version prints.
 type buildInfo struct {
 	Version string `json:"version"`

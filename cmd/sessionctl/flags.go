@@ -31,6 +31,7 @@ func init() {
 		"stats":         {usage: statsUsage, bind: (*app).bindStats},
 		"audit":         {usage: auditUsage, bind: (*app).bindAudit},
 		"policy":        {usage: policyUsage, bind: (*app).bindPolicy},
+		"receivers":     {usage: receiversUsage, bind: (*app).bindReceivers},
 		"watch":         {usage: watchUsage, bind: (*app).bindWatch},
 		"version":       {usage: versionUsage, offline: true, bind: (*app).bindVersion},
 		"help":          {usage: helpUsage, offline: true, bind: (*app).bindHelp},

@@ -105,6 +105,30 @@ func writePolicy(w io.Writer, p client.Policy) error {
 	return tw.Flush()
 }
 
+// writeReceivers writes what a receivers command returned as a table.
+func writeReceivers(w io.Writer, out any) error {
+	tw := newTable(w)
+	switch v := out.(type) {
+	case []client.Receiver:
+		fmt.Fprintln(tw, "ID\tKIND\tAUDIENCE\tURL\tEVENTS\tCREATED")
+		for _, r := range v {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cell(r.ID), cell(r.Kind), cell(r.Audience), cell(r.URL),
+				cell(strings.Join(r.Events, ",")), tableTime(r.CreatedAt))
+		}
+	case client.Receiver:
+		return writeReceivers(w, []client.Receiver{v})
+	case []client.DeliveryFailure:
+		fmt.Fprintln(tw, "AT\tSESSION\tUSER\tREASON\tATTEMPTS\tERROR")
+		for _, f := range v {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", tableTime(f.At), cell(f.Event.SessionID), cell(f.Event.UserID),
+				cell(f.Event.Reason), f.Attempts, cell(f.LastError))
+		}
+	case client.Redelivery:
+		fmt.Fprintf(tw, "DELIVERED\t%d\nFAILED\t%d\n", v.Delivered, v.Failed)
+	}
+	return tw.Flush()
+}
+
 // writeAudit writes audit entries as a table, newest first.
 func writeAudit(w io.Writer, entries []client.AuditEntry) error {
 	tw := newTable(w)

@@ -14,6 +14,7 @@ Commands:
   stats TENANT         show a tenant's session figures
   audit TENANT         show a tenant's revocations: who, when, why (--page, --per-page)
   policy get|set T     show or replace a tenant's session policy (limits, timeouts)
+  receivers ...        a tenant's revocation push receivers (list, add, delete, failures, redeliver)
   watch                follow the revocation stream (--from ID); Ctrl-C stops
   version              print sessionctl's version
   help [COMMAND]       show this help, or a command's
@@ -27,7 +28,7 @@ Global flags (accepted before or after the command):
   --timeout DURATION   bound on each request, 0 for none (default 30s); watch's
                        stream is not bounded
 
-Tokens: list, get, revoke, revoke-user, revoke-tenant, stats, audit and policy need an admin
+Tokens: list, get, revoke, revoke-user, revoke-tenant, stats, audit, policy and receivers need an admin
 token (super_admin, partner_admin, tenant_admin, or a platform token with scope
 admin:read / admin:write) and only reach what it may see. watch needs a service
 token with scope sessions:read.
@@ -95,6 +96,18 @@ only; lowering a limit revokes nothing.
                        user's oldest sessions; refuse: it is refused (409)
   --idle-timeout S     idle timeout of a create that gives none, and the most one may give
   --max-lifetime S     lifetime of a create that gives no expiry, and the most one may ask
+`
+
+const receiversUsage = `Usage: sessionctl receivers list TENANT
+       sessionctl receivers add TENANT --url URL --kind backchannel_logout|caep --audience CLIENT_ID [--events r1,r2]
+       sessionctl receivers delete|failures|redeliver TENANT ID
+
+A tenant's revocation push receivers: relying parties that sessiond calls
+when one of the tenant's sessions is revoked, with a signed OIDC
+Back-Channel Logout token (backchannel_logout) or a CAEP session-revoked
+Security Event Token (caep). --events limits a receiver to those revocation
+reasons. failures lists the pushes that failed past their retries;
+redeliver tries them once more, now.
 `
 
 const auditUsage = `Usage: sessionctl audit TENANT [--page N] [--per-page N]

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -266,4 +267,63 @@ func setNonEmpty(q url.Values, k, v string) {
 	if v != "" {
 		q.Set(k, v)
 	}
+}
+
+// Receivers lists a tenant's push receivers
+// (GET /api/v1/tenants/{t}/sessions/receivers, an extension).
+func (c *Client) Receivers(ctx context.Context, tenantID string) ([]Receiver, error) {
+	var out []Receiver
+	err := c.receiverCall(ctx, http.MethodGet, tenantID, "", "", nil, &out)
+	return out, err
+}
+
+// AddReceiver registers a push receiver (POST …/receivers).
+func (c *Client) AddReceiver(ctx context.Context, tenantID string, r NewReceiver) (Receiver, error) {
+	var out Receiver
+	err := c.receiverCall(ctx, http.MethodPost, tenantID, "", "", r, &out)
+	return out, err
+}
+
+// DeleteReceiver removes a push receiver (DELETE …/receivers/{id}).
+func (c *Client) DeleteReceiver(ctx context.Context, tenantID, receiverID string) error {
+	return c.receiverCall(ctx, http.MethodDelete, tenantID, receiverID, "", nil, nil)
+}
+
+// ReceiverFailures lists the pushes to a receiver that failed past their
+// retries, newest first (GET …/receivers/{id}/failures).
+func (c *Client) ReceiverFailures(ctx context.Context, tenantID, receiverID string) ([]DeliveryFailure, error) {
+	var out []DeliveryFailure
+	err := c.receiverCall(ctx, http.MethodGet, tenantID, receiverID, "/failures", nil, &out)
+	return out, err
+}
+
+// Redeliver tries a receiver's failures once more (POST …/receivers/{id}/redeliver).
+func (c *Client) Redeliver(ctx context.Context, tenantID, receiverID string) (Redelivery, error) {
+	var out Redelivery
+	err := c.receiverCall(ctx, http.MethodPost, tenantID, receiverID, "/redeliver", nil, &out)
+	return out, err
+}
+
+// receiverCall sends one receivers request and decodes its data into out.
+func (c *Client) receiverCall(ctx context.Context, method, tenantID, receiverID, suffix string, body, out any) error {
+	t, err := seg("tenant id", tenantID)
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/tenants/" + t + "/sessions/receivers"
+	if receiverID != "" || suffix != "" {
+		id, err := seg("receiver id", receiverID)
+		if err != nil {
+			return err
+		}
+		path += "/" + id + suffix
+	}
+	if out == nil {
+		return c.call(ctx, method, path, nil, body, nil)
+	}
+	var env envelope[json.RawMessage]
+	if err := c.call(ctx, method, path, nil, body, &env); err != nil {
+		return err
+	}
+	return json.Unmarshal(env.Data, out)
 }

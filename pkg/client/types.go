@@ -40,6 +40,11 @@ type (
 	AuditEntry = wire.AuditEntry
 	// Policy is a tenant's session policy.
 	Policy = wire.Policy
+	// Receiver is a tenant's push receiver; DeliveryFailure a push that
+	// failed past its retries; Redelivery what a redelivery did.
+	Receiver        = wire.Receiver
+	DeliveryFailure = wire.DeliveryFailure
+	Redelivery      = wire.Redelivery
 )
 
 // AuditPage is one page of a tenant's audit.
@@ -169,3 +174,11 @@ func Bool(b bool) *bool { return &b }
 
 // envelope is {data, pagination?, meta}.
 type envelope[T any] = wire.Envelope[T]
+
+// NewReceiver is the body of POST /api/v1/tenants/{t}/sessions/receivers.
+type NewReceiver struct {
+	URL      string   `json:"url"`
+	Kind     string   `json:"kind"`
+	Audience string   `json:"audience"`
+	Events   []string `json:"events,omitempty"`
+}
