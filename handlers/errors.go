@@ -7,7 +7,9 @@ package handlers
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
@@ -89,7 +91,9 @@ func fail(c *gin.Context, err error) {
 			zap.String("route", c.FullPath()), zap.Error(err))
 		detail(c, http.StatusBadRequest, "Malformed request body")
 	case errors.Is(err, errTooLarge):
+		c.Header("Connection", "close")
 		detail(c, http.StatusRequestEntityTooLarge, "Request body too large")
+		lingerBody(c)
 	case errors.Is(err, session.ErrStoreFull):
 		storeFull(c, err)
 	case errors.Is(err, session.ErrUnavailable):
@@ -123,4 +127,23 @@ func logError(c *gin.Context, err error) {
 	_ = c.Error(err)
 	logger(c).Error("request failed", zap.String("request_id", requestID(c)),
 		zap.String("route", c.FullPath()), zap.Error(err))
+}
+
+// Lingering close: a client that writes its whole body before it reads the
+// answer (Python's urllib with Connection: close) would otherwise see the
+// connection reset while it still writes, and never read the 413. After
+// answering, up to lingerBytes more of the body are read and dropped, for at
+// most lingerTime, as nginx does; the connection then closes.
+const (
+	lingerBytes = 8 << 20
+	lingerTime  = 2 * time.Second
+)
+
+func lingerBody(c *gin.Context) {
+	rc := http.NewResponseController(c.Writer)
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c.Request.Body, lingerBytes)
 }
