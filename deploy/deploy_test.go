@@ -44,6 +44,7 @@ var knownEnv = []string{
 	config.EnvShutdownTimeout, config.EnvActivityInterval, config.EnvEventRetention,
 	config.EnvPprofAddr, config.EnvConsole, config.EnvHistoryRetention, config.EnvHistoryMax,
 	config.EnvDefaultMaxSessions, config.EnvDefaultOnLimit, config.EnvDefaultIdleTimeout, config.EnvDefaultMaxLifetime,
+	config.EnvVerifyCache, config.EnvVerifyCacheMaxAge,
 }
 
 // secretEnv are the variables that hold secrets (the Redis URL may carry a

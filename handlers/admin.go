@@ -88,7 +88,7 @@ func (a *api) adminRevokeAll(c *gin.Context) {
 // session_ids}}.
 func (a *api) revokeAndRespond(c *gin.Context, r session.Revocation) {
 	revoked, err := a.Store.Revoke(c, r)
-	a.Metrics.Revoked(r.Reason, len(revoked))
+	a.revoked(r.Reason, revoked)
 	if err != nil {
 		fail(c, err)
 		return
@@ -160,7 +160,7 @@ func (a *api) revokeOne(c *gin.Context, p auth.Principal, tenantID, id, reason s
 		Filter: session.Filter{TenantID: tenantID}, IDs: []string{id}, Reason: reason, Actor: p.Subject,
 		ActorRole: p.Role, Target: session.AuditTargetSession,
 	})
-	a.Metrics.Revoked(reason, len(revoked))
+	a.revoked(reason, revoked)
 	if err == nil && len(revoked) == 0 {
 		err = session.ErrNotFound
 	}
@@ -169,4 +169,17 @@ func (a *api) revokeOne(c *gin.Context, p auth.Principal, tenantID, id, reason s
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// revoked counts what a revocation ended and drops it from the verify
+// cache, so that this instance refuses it on the very next request.
+func (a *api) revoked(reason string, rs []session.Revoked) {
+	a.Metrics.Revoked(reason, len(rs))
+	if a.VerifyCache != nil && len(rs) > 0 {
+		ids := make([]string, len(rs))
+		for i, r := range rs {
+			ids[i] = r.ID
+		}
+		a.VerifyCache.Invalidate(ids...)
+	}
 }

@@ -65,7 +65,7 @@ func (a *api) internalCreate(c *gin.Context) {
 	c.Set(keyTenant, s.TenantID)
 	err := a.Store.Create(c, &s)
 	a.Metrics.SessionLimit(errors.Is(err, session.ErrSessionLimit), len(s.Evicted))
-	a.Metrics.Revoked(session.ReasonSessionLimit, len(s.Evicted))
+	a.revoked(session.ReasonSessionLimit, s.Evicted)
 	if err != nil {
 		fail(c, err)
 		return

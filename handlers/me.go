@@ -80,7 +80,7 @@ func (a *api) meRevoke(c *gin.Context) {
 		Filter: f, IDs: []string{id}, Reason: "user_revoke", Actor: p.Subject,
 		ActorRole: p.Role, Target: session.AuditTargetSession,
 	})
-	a.Metrics.Revoked("user_revoke", len(revoked))
+	a.revoked("user_revoke", revoked)
 	if err == nil && len(revoked) == 0 {
 		err = session.ErrNotFound
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/push"
 	"github.com/sessiond/sessiond/pkg/receiver"
 	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/pkg/verifycache"
 )
 
 // Deps is what the HTTP layer needs.
@@ -50,6 +51,10 @@ type Deps struct {
 	// (…/sessions/receivers); JWKS serves the keys that sign what they get
 	// at /.well-known/jwks.json. PushAllowLoopbackHTTP lets a receiver URL
 	// be http to a loopback host (dev mode).
+	// VerifyCache, when set, lets verify answer a token it answered less
+	// than its max age ago without reading Redis (see pkg/verifycache);
+	// the router invalidates it on each revocation it makes.
+	VerifyCache           *verifycache.Cache
 	Receivers             receiver.Store
 	Push                  *push.Worker
 	JWKS                  http.Handler

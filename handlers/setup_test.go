@@ -21,6 +21,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/pkg/verifycache"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -165,6 +166,8 @@ type env struct {
 	now time.Time
 	// iss and aud are put into every minted token when the verifier checks them.
 	iss, aud string
+	// cache is the router's verify cache.
+	cache *verifycache.Cache
 }
 
 // envConfig changes how newEnvWith builds the router.
@@ -182,6 +185,9 @@ type envConfig struct {
 	activity time.Duration
 	// metrics, when set, instruments the router and serves /metrics.
 	metrics *metrics.Metrics
+	// cacheMaxAge is SESSIOND_VERIFY_CACHE_MAX_AGE (the cache is on, as by
+	// default; it serves only while the event tail runs: events).
+	cacheMaxAge time.Duration
 	// history keeps revoked sessions and the audit (SESSIOND_HISTORY_RETENTION
 	// 1h). Off by default: most tests check the reference's behaviour, which
 	// history off restores exactly.
@@ -208,6 +214,9 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 			if cfg.retention > 0 {
 				c.EventRetention = int(cfg.retention)
 			}
+			if cfg.cacheMaxAge > 0 {
+				c.VerifyCacheMaxAge = cfg.cacheMaxAge
+			}
 			c.HistoryRetention = 0
 			if cfg.history {
 				c.HistoryRetention = time.Hour
@@ -226,6 +235,7 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 		},
 	})
 	e.router = srv.Handler
+	e.cache = srv.VerifyCache
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/pkg/verifycache"
 )
 
 // verify: GET /api/v1/auth/verify, forward-auth for gateways (nginx
@@ -36,6 +37,18 @@ func (a *api) verify(c *gin.Context) {
 		verifyDenied(c, "token has no valid sid")
 		return
 	}
+	var key verifycache.Key
+	var gen uint64
+	if a.VerifyCache != nil {
+		key = verifycache.KeyOf(raw)
+		if e, ok := a.VerifyCache.Get(key, time.Now()); ok {
+			s := session.Session{ID: e.SessionID, UserID: e.UserID, TenantID: e.TenantID, PartnerID: e.PartnerID,
+				CreatedAt: e.CreatedAt, LastActivityAt: e.LastActivityAt}
+			a.allow(c, &s)
+			return
+		}
+		gen = a.VerifyCache.Gen()
+	}
 	// The verifier refuses a token whose tenant_id is present but not a
 	// valid id: "" here means the token names no tenant, and only then is
 	// the session looked up by its id alone.
@@ -56,8 +69,20 @@ func (a *api) verify(c *gin.Context) {
 		verifyDenied(c, "session belongs to another user")
 		return
 	}
+	if a.VerifyCache != nil {
+		a.VerifyCache.Put(key, verifycache.Entry{
+			SessionID: s.ID, UserID: s.UserID, TenantID: s.TenantID, PartnerID: s.PartnerID,
+			ExpiresAt: s.ExpiresAt, TokenExp: p.ExpiresAt, CreatedAt: s.CreatedAt, LastActivityAt: s.LastActivityAt,
+		}, gen, time.Now())
+	}
+	a.allow(c, &s)
+}
+
+// allow answers 200 with the session's identity headers (and records
+// activity when it is due).
+func (a *api) allow(c *gin.Context, s *session.Session) {
 	setTenant(c, s.TenantID)
-	a.activity.maybeTouch(a.Store, &s, a.Now(), a.Log)
+	a.activity.maybeTouch(a.Store, s, a.Now(), a.Log)
 	// One backing array for the identity headers, assigned under their
 	// canonical names: four Header.Set calls would allocate four slices.
 	v := make([]string, 4)

@@ -133,3 +133,66 @@ func TestVerifyRecordsActivityThrottled(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCacheAcrossInstances: two instances on one Redis, each with its
+// verify cache and its revocation tail. A session revoked through A is
+// refused by B because B's tail hears the event (the cache's max age is an
+// hour here, so nothing else could), and by A on the very next request.
+func TestVerifyCacheAcrossInstances(t *testing.T) {
+	rdb := realRedis.NewClient(t)
+	a := newEnvWith(t, rdb, envConfig{events: true, cacheMaxAge: time.Hour})
+	b := newEnvWith(t, rdb, envConfig{events: true, cacheMaxAge: time.Hour})
+	for _, id := range []string{"vc-1", "vc-2"} {
+		a.mustCreate(t, sess{"id": id, "user_id": "u1", "tenant_id": "T1"})
+	}
+	tok1 := a.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "vc-1"})
+	tok2 := a.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "vc-2"})
+	// Each instance's tail goes live, then its verify answers from the cache.
+	for _, e := range []*env{a, b} {
+		waitFor(t, "the verify cache to fill", func() bool {
+			mustStatus(t, e.get(t, "/api/v1/auth/verify", tok1), http.StatusOK)
+			mustStatus(t, e.get(t, "/api/v1/auth/verify", tok2), http.StatusOK)
+			return e.cache.Len() == 2
+		})
+	}
+	// Revoked through A: A refuses at once; B once its tail hears it.
+	mustStatus(t, a.del(t, pathTenant("T1")+"/vc-1", a.token(t, superAdmin)), http.StatusNoContent)
+	mustStatus(t, a.get(t, "/api/v1/auth/verify", tok1), http.StatusUnauthorized)
+	waitFor(t, "B to refuse the session A revoked", func() bool {
+		return b.get(t, "/api/v1/auth/verify", tok1).Code == http.StatusUnauthorized
+	})
+	mustStatus(t, b.get(t, "/api/v1/auth/verify", tok2), http.StatusOK)
+	// Revoked through B: B refuses at once, with no event needed.
+	mustStatus(t, b.del(t, pathTenant("T1")+"/vc-2", b.token(t, superAdmin)), http.StatusNoContent)
+	mustStatus(t, b.get(t, "/api/v1/auth/verify", tok2), http.StatusUnauthorized)
+}
+
+// TestVerifyCacheBypassedWithoutTail: with no revocation tail (the cache is
+// never live) verify reads Redis every time, so a revocation the instance
+// never heard of (made by another, here directly in the store) is refused
+// at once.
+func TestVerifyCacheBypassedWithoutTail(t *testing.T) {
+	rdb := realRedis.NewClient(t)
+	e := newEnvWith(t, rdb, envConfig{cacheMaxAge: time.Hour})
+	e.mustCreate(t, sess{"id": "vb-1", "user_id": "u1", "tenant_id": "T1"})
+	tok := e.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "vb-1"})
+	mustStatus(t, e.get(t, "/api/v1/auth/verify", tok), http.StatusOK)
+	if e.cache.Len() != 0 {
+		t.Fatalf("the cache holds %d entries while its tail is not running", e.cache.Len())
+	}
+	other := newEnvWith(t, rdb, envConfig{})
+	mustStatus(t, other.del(t, pathTenant("T1")+"/vb-1", other.token(t, superAdmin)), http.StatusNoContent)
+	mustStatus(t, e.get(t, "/api/v1/auth/verify", tok), http.StatusUnauthorized)
+}
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -363,7 +363,7 @@ func (a *app) bindPolicy(fs *flag.FlagSet) func(context.Context, []string) error
 func (a *app) bindReceivers(fs *flag.FlagSet) func(context.Context, []string) error {
 	var nr client.NewReceiver
 	var events string
-	fs.StringVar(&nr.URL, "url", "", "")
+	fs.StringVar(&nr.URL, "endpoint", "", "")
 	fs.StringVar(&nr.Kind, "kind", "", "")
 	fs.StringVar(&nr.Audience, "audience", "", "")
 	fs.StringVar(&events, "events", "", "")

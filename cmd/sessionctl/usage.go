@@ -99,7 +99,7 @@ only; lowering a limit revokes nothing.
 `
 
 const receiversUsage = `Usage: sessionctl receivers list TENANT
-       sessionctl receivers add TENANT --url URL --kind backchannel_logout|caep --audience CLIENT_ID [--events r1,r2]
+       sessionctl receivers add TENANT --endpoint URL --kind backchannel_logout|caep --audience CLIENT_ID [--events r1,r2]
        sessionctl receivers delete|failures|redeliver TENANT ID
 
 A tenant's revocation push receivers: relying parties that sessiond calls

@@ -22,6 +22,7 @@ import (
 	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/metrics"
 	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/pkg/verifycache"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -55,6 +56,8 @@ type App struct {
 	Store    *redisstore.Store
 	Broker   *events.Broker
 	Verifier *auth.Verifier
+	// VerifyCache is verify's cache (nil when SESSIOND_VERIFY_CACHE is off).
+	VerifyCache *verifycache.Cache
 	// Handler serves every route.
 	Handler *gin.Engine
 
@@ -119,6 +122,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if cfg.Console {
 		d.Console = console.Handler()
+	}
+	if cfg.VerifyCache {
+		a.VerifyCache = verifycache.New(cfg.VerifyCacheMaxAge, 0)
+		broker.Watch(a.VerifyCache)
+		d.VerifyCache = a.VerifyCache
 	}
 	if o.Deps != nil {
 		o.Deps(&d)

@@ -59,6 +59,7 @@ func TestLoadBad(t *testing.T) {
 		{"default on_limit unknown", with(nil, config.EnvDefaultOnLimit, "drop"), config.EnvDefaultOnLimit, `must be evict_oldest or refuse, got "drop"`},
 		{"default lifetime above the maximum", with(nil, config.EnvDefaultMaxLifetime, "800h"), config.EnvDefaultMaxLifetime, "at most"},
 		{"default idle timeout below a second", with(nil, config.EnvDefaultIdleTimeout, "5ms"), config.EnvDefaultIdleTimeout, "at least"},
+		{"verify cache max age above a minute", with(nil, config.EnvVerifyCacheMaxAge, "2m"), config.EnvVerifyCacheMaxAge, "at most"},
 		{"console not a switch", with(nil, config.EnvConsole, "maybe"), config.EnvConsole, `must be true or false (or on or off), got "maybe"`},
 		{"tls not a bool", with(cluster, config.EnvRedisTLS, "yes"), config.EnvRedisTLS, `must be true or false (or on or off), got "yes"`},
 

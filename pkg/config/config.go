@@ -52,6 +52,8 @@ const (
 	EnvDefaultOnLimit     = "SESSIOND_DEFAULT_ON_LIMIT"
 	EnvDefaultIdleTimeout = "SESSIOND_DEFAULT_IDLE_TIMEOUT"
 	EnvDefaultMaxLifetime = "SESSIOND_DEFAULT_MAX_LIFETIME"
+	EnvVerifyCache        = "SESSIOND_VERIFY_CACHE"
+	EnvVerifyCacheMaxAge  = "SESSIOND_VERIFY_CACHE_MAX_AGE"
 )
 
 // MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
@@ -131,6 +133,10 @@ type Config struct {
 	DefaultOnLimit            string
 	DefaultIdleTimeout        time.Duration
 	DefaultMaxLifetime        time.Duration
+	// VerifyCache lets verify answer from a per-instance cache for at most
+	// VerifyCacheMaxAge (pkg/verifycache).
+	VerifyCache       bool
+	VerifyCacheMaxAge time.Duration
 }
 
 // The defaults of an empty environment. They are the only copy: the store's
@@ -174,6 +180,8 @@ func Default() Config {
 		HistoryRetention:    DefaultHistoryRetention,
 		HistoryMaxPerTenant: DefaultHistoryMaxPerTenant,
 		DefaultOnLimit:      "evict_oldest",
+		VerifyCache:         true,
+		VerifyCacheMaxAge:   time.Second,
 	}
 }
 
@@ -267,6 +275,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.DefaultOnLimit = strings.ToLower(l.str(EnvDefaultOnLimit, c.DefaultOnLimit))
 	c.DefaultIdleTimeout = l.duration(EnvDefaultIdleTimeout, c.DefaultIdleTimeout)
 	c.DefaultMaxLifetime = l.duration(EnvDefaultMaxLifetime, c.DefaultMaxLifetime)
+	c.VerifyCache = l.boolean(EnvVerifyCache, c.VerifyCache)
+	c.VerifyCacheMaxAge = l.duration(EnvVerifyCacheMaxAge, c.VerifyCacheMaxAge)
 
 	l.problems = append(l.problems, c.validate()...)
 	if len(l.problems) > 0 {

@@ -76,6 +76,8 @@ func TestLoadDefaults(t *testing.T) {
 		HistoryRetention:    168 * time.Hour,
 		HistoryMaxPerTenant: 100000,
 		DefaultOnLimit:      "evict_oldest",
+		VerifyCache:         true,
+		VerifyCacheMaxAge:   time.Second,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(empty) mismatch (-want +got):\n%s", diff)
@@ -101,6 +103,9 @@ func TestLoadGood(t *testing.T) {
 		{"pprof ipv6 loopback", with(nil, config.EnvPprofAddr, "[::1]:6060"), func(c *config.Config) { c.PprofAddr = "[::1]:6060" }},
 		{"pprof localhost any port", with(nil, config.EnvPprofAddr, "localhost:0"), func(c *config.Config) { c.PprofAddr = "localhost:0" }},
 		{"console off", with(nil, config.EnvConsole, "off"), func(c *config.Config) { c.Console = false }},
+		{"verify cache off", with(nil, config.EnvVerifyCache, "off", config.EnvVerifyCacheMaxAge, "250ms"), func(c *config.Config) {
+			c.VerifyCache, c.VerifyCacheMaxAge = false, 250*time.Millisecond
+		}},
 		{"history off", with(nil, config.EnvHistoryRetention, "0"), func(c *config.Config) { c.HistoryRetention = 0 }},
 		{"history 30 days", with(nil, config.EnvHistoryRetention, "720h"), func(c *config.Config) { c.HistoryRetention = 720 * time.Hour }},
 		{"history cap", with(nil, config.EnvHistoryMax, "5000"), func(c *config.Config) { c.HistoryMaxPerTenant = 5000 }},

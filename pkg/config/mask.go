@@ -55,6 +55,8 @@ func (c Config) LogFields() []zap.Field {
 		zap.String("default_on_limit", c.DefaultOnLimit),
 		zap.Duration("default_idle_timeout", c.DefaultIdleTimeout),
 		zap.Duration("default_max_lifetime", c.DefaultMaxLifetime),
+		zap.Bool("verify_cache", c.VerifyCache),
+		zap.Duration("verify_cache_max_age", c.VerifyCacheMaxAge),
 		zap.Bool("dev_store", c.DevStore()),
 		zap.Bool("dev_tokens", c.DevTokens()),
 	}

@@ -145,6 +145,7 @@ func (c Config) validate() []Problem {
 	if c.DefaultIdleTimeout != 0 {
 		checkDuration(bad, EnvDefaultIdleTimeout, c.DefaultIdleTimeout, time.Second, c.MaxSessionLifetime)
 	}
+	checkDuration(bad, EnvVerifyCacheMaxAge, c.VerifyCacheMaxAge, time.Millisecond, time.Minute)
 	if c.DefaultMaxLifetime != 0 {
 		checkDuration(bad, EnvDefaultMaxLifetime, c.DefaultMaxLifetime, time.Second, c.MaxSessionLifetime)
 	}

@@ -21,7 +21,22 @@ type Broker struct {
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
+
+	watch Watcher
 }
+
+// Watcher hears the tail itself: each batch of events it reads, whether it
+// is caught up (its last read succeeded), and when it could not vouch for
+// what it missed (the log was trimmed past it, or lost). The verify cache
+// is one.
+type Watcher interface {
+	Events([]session.Event)
+	SetLive(bool)
+	Reset()
+}
+
+// Watch makes w hear the tail; call it before Run.
+func (b *Broker) Watch(w Watcher) { b.watch = w }
 
 // NewBroker returns a Broker tailing log; wait bounds each blocking read.
 func NewBroker(log session.EventLog, wait time.Duration) *Broker {
@@ -68,6 +83,9 @@ func (b *Broker) wake() {
 // and retried with a capped backoff; followers are woken after each error too,
 // so that they notice the failure themselves.
 func (b *Broker) Run(ctx context.Context, onErr func(error)) {
+	if b.watch != nil {
+		defer b.watch.SetLive(false)
+	}
 	last := ""
 	known := false
 	backoff := 100 * time.Millisecond
@@ -87,13 +105,25 @@ func (b *Broker) Run(ctx context.Context, onErr func(error)) {
 			backoff = 100 * time.Millisecond
 			if len(evs) > 0 {
 				last = evs[len(evs)-1].ID
+				if b.watch != nil {
+					b.watch.Events(evs)
+				}
 				b.wake()
+			}
+			if b.watch != nil {
+				b.watch.SetLive(true)
 			}
 			continue
 		case errors.Is(err, session.ErrEventsTrimmed):
 			known = false
+			if b.watch != nil {
+				b.watch.Reset()
+			}
 		case ctx.Err() != nil:
 			return
+		}
+		if b.watch != nil {
+			b.watch.SetLive(false)
 		}
 		if onErr != nil {
 			onErr(err)

@@ -98,3 +98,59 @@ func TestBrokerSurvivesRedisOutage(t *testing.T) {
 		t.Fatal("Run did not stop with its context")
 	}
 }
+
+// watcher records what the broker tells a Watcher.
+type watcher struct {
+	events chan []session.Event
+	live   chan bool
+	resets chan struct{}
+}
+
+func (w *watcher) Events(evs []session.Event) { w.events <- evs }
+func (w *watcher) SetLive(l bool) {
+	select {
+	case w.live <- l:
+	default:
+	}
+}
+func (w *watcher) Reset() { w.resets <- struct{}{} }
+
+// TestBrokerWatcher: the watcher hears each revocation, goes live once the
+// tail reads, and not live when Redis is gone.
+func TestBrokerWatcher(t *testing.T) {
+	red := testredis.Start(t)
+	st := redisstore.New(red.NewClient(t), redisstore.Options{})
+	b := events.NewBroker(st, 100*time.Millisecond)
+	w := &watcher{events: make(chan []session.Event, 10), live: make(chan bool, 1000), resets: make(chan struct{}, 10)}
+	b.Watch(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.Run(ctx, nil); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitLive := func(want bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case l := <-w.live:
+				if l == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("the watcher never heard live=%v", want)
+			}
+		}
+	}
+	waitLive(true)
+	sid := revokeOne(t, st, "tw")
+	select {
+	case evs := <-w.events:
+		if len(evs) != 1 || evs[0].SessionID != sid {
+			t.Errorf("events %+v, want the revocation of %s", evs, sid)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher did not hear the revocation")
+	}
+	_ = red.Signal(os.Interrupt)
+	waitLive(false)
+}
