@@ -1,14 +1,13 @@
 package handlers
 
 import (
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/delivery"
 	"github.com/sessiond/sessiond/pkg/receiver"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/pkg/wire"
@@ -165,35 +164,13 @@ func (a *api) receiverOf(c *gin.Context, access auth.Access) (receiver.Receiver,
 }
 
 // receiverURLProblem says what is wrong with a receiver URL, "" when
-// nothing: an absolute https URL with a host, no credentials and no
-// fragment; http only to a loopback host when the service allows it (dev
+// nothing (delivery.ValidateURL: https, or http to a loopback host in dev
 // mode).
 func (a *api) receiverURLProblem(raw string) string {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
-		return "an absolute https URL is required"
-	case u.User != nil:
-		return "credentials in the URL are not allowed"
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return "a fragment is not allowed"
-	case u.Scheme == "https":
-		return ""
-	case u.Scheme == "http" && a.PushAllowLoopbackHTTP && loopbackHost(u.Hostname()):
-		return ""
-	case u.Scheme == "http" && a.PushAllowLoopbackHTTP:
-		return "http is allowed only to a loopback host"
-	default:
-		return "the scheme must be https"
+	if err := delivery.ValidateURL(raw, a.PushAllowLoopbackHTTP); err != nil {
+		return strings.TrimPrefix(err.Error(), "delivery: ")
 	}
-}
-
-func loopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return ""
 }
 
 // validReason is a revocation reason in an events filter: 1..64 of

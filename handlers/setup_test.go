@@ -185,6 +185,9 @@ type envConfig struct {
 	activity time.Duration
 	// metrics, when set, instruments the router and serves /metrics.
 	metrics *metrics.Metrics
+	// push serves the receivers routes (a generated signing key; the
+	// worker runs, with no receiver reachable).
+	push bool
 	// cacheMaxAge is SESSIOND_VERIFY_CACHE_MAX_AGE (the cache is on, as by
 	// default; it serves only while the event tail runs: events).
 	cacheMaxAge time.Duration
@@ -222,7 +225,7 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 				c.HistoryRetention = time.Hour
 			}
 		},
-		Events: cfg.events, Log: cfg.log, Metrics: cfg.metrics,
+		Events: cfg.events, Log: cfg.log, Metrics: cfg.metrics, Push: cfg.push,
 		Deps: func(d *handlers.Deps) {
 			d.Now = func() time.Time { return e.now }
 			d.KeepAlive = 150 * time.Millisecond

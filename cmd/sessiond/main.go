@@ -155,10 +155,14 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var background sync.WaitGroup
-	background.Add(2)
+	background.Add(3)
 	go func() {
 		defer background.Done()
 		svc.RunEvents(bgCtx)
+	}()
+	go func() {
+		defer background.Done()
+		svc.RunPush(bgCtx)
 	}()
 	go func() {
 		defer background.Done()

@@ -6,7 +6,10 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -18,10 +21,13 @@ import (
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/config"
+	"github.com/sessiond/sessiond/pkg/delivery"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/events"
 	"github.com/sessiond/sessiond/pkg/metrics"
+	"github.com/sessiond/sessiond/pkg/push"
 	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/pkg/signing"
 	"github.com/sessiond/sessiond/pkg/verifycache"
 	"github.com/sessiond/sessiond/redisstore"
 )
@@ -49,6 +55,13 @@ type Options struct {
 	// Deps, when set, changes the router's dependencies after New set them
 	// (tests: a clock, a store that fails, a shorter keep-alive).
 	Deps func(*handlers.Deps)
+	// Signing, when set, signs pushed tokens instead of the configured
+	// keys; PushTLS is the TLS of push deliveries (tests trust their
+	// receivers' certificates with it); Push, when set, changes the push
+	// worker after New set it.
+	Signing *signing.KeySet
+	PushTLS *tls.Config
+	Push    func(*push.Worker)
 }
 
 // App is one sessiond: its store, its revocation broker and its router.
@@ -58,6 +71,10 @@ type App struct {
 	Verifier *auth.Verifier
 	// VerifyCache is verify's cache (nil when SESSIOND_VERIFY_CACHE is off).
 	VerifyCache *verifycache.Cache
+	// Push delivers revocations to receivers, and Keys signs what it sends
+	// (both nil when push is off: no signing key outside dev mode).
+	Push *push.Worker
+	Keys *signing.KeySet
 	// Handler serves every route.
 	Handler *gin.Engine
 
@@ -128,6 +145,30 @@ func New(ctx context.Context, o Options) (*App, error) {
 		broker.Watch(a.VerifyCache)
 		d.VerifyCache = a.VerifyCache
 	}
+	keys, err := signingKeys(cfg, o.Signing, log)
+	if err != nil {
+		verifier.Close()
+		return nil, err
+	}
+	if keys != nil {
+		a.Keys = keys
+		a.Push = &push.Worker{
+			Queue: store, Store: store, Consumer: consumerName(),
+			Encoder: push.Tokens{Signer: keys, Issuer: cfg.PushIssuer},
+			Sender: push.HTTP{Sender: delivery.NewSender(delivery.Options{
+				Timeout: cfg.PushTimeout, TLSConfig: o.PushTLS, AllowLoopbackHTTP: cfg.DevTokens(),
+			})},
+			Tries: cfg.PushTries, Timeout: cfg.PushTimeout,
+			OnError: func(err error) { log.Warn("revocation push", zap.Error(err)) },
+		}
+		if o.Metrics != nil {
+			a.Push.Observer = o.Metrics
+		}
+		if o.Push != nil {
+			o.Push(a.Push)
+		}
+		d.Receivers, d.Push, d.JWKS, d.PushAllowLoopbackHTTP = store, a.Push, keys.Handler(), cfg.DevTokens()
+	}
 	if o.Deps != nil {
 		o.Deps(&d)
 	}
@@ -175,3 +216,49 @@ func (a *App) StartShutdown() { a.closingOnce.Do(func() { close(a.closing) }) }
 
 // Close releases the verifier (its JWKS refresh).
 func (a *App) Close() { a.Verifier.Close() }
+
+// RunPush delivers revocations to the tenants' receivers until ctx ends
+// (nothing when push is off).
+func (a *App) RunPush(ctx context.Context) {
+	if a.Push != nil {
+		a.Push.Run(ctx)
+	}
+}
+
+// signingKeys are the keys that sign pushed tokens: the configured key file
+// (with the previous ones published for the overlap), a generated key in
+// dev mode, or none (push off).
+func signingKeys(cfg config.Config, given *signing.KeySet, log *zap.Logger) (*signing.KeySet, error) {
+	switch {
+	case given != nil:
+		return given, nil
+	case cfg.SigningKeyFile != "":
+		cur, err := signing.LoadKeyFile(cfg.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvSigningKeyFile, err)
+		}
+		prev, err := signing.LoadKeyFiles(cfg.SigningPreviousKeyFiles)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvSigningPrevious, err)
+		}
+		return signing.NewKeySet(cur, prev, time.Now().Add(cfg.SigningOverlap), nil)
+	case cfg.DevTokens():
+		k, err := signing.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		return signing.NewKeySet(k, nil, time.Time{}, nil)
+	}
+	log.Info("revocation push is off: set " + config.EnvSigningKeyFile + " to sign what receivers get")
+	return nil, nil
+}
+
+// consumerName names this instance in the push consumer group: host, pid
+// and a random suffix, so that a restarted instance is a new consumer and
+// its predecessor's pending events are taken over.
+func consumerName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}

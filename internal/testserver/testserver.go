@@ -6,6 +6,7 @@ package testserver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http/httptest"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/metrics"
+	"github.com/sessiond/sessiond/pkg/push"
+	"github.com/sessiond/sessiond/pkg/signing"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -49,6 +52,12 @@ type Options struct {
 	// dependencies after the configuration set them.
 	Store func(*redisstore.Options)
 	Deps  func(*handlers.Deps)
+	// Push runs revocation push, signing with Keys (a generated key when
+	// nil) and trusting PushTLS's roots; PushWorker changes the worker.
+	Push       bool
+	Keys       *signing.KeySet
+	PushTLS    *tls.Config
+	PushWorker func(*push.Worker)
 }
 
 // Server is one sessiond on the test's Redis.
@@ -60,6 +69,7 @@ type Server struct {
 
 	http      *httptest.Server
 	stopTail  func()
+	stopPush  func()
 	closeOnce sync.Once
 }
 
@@ -87,14 +97,33 @@ func Start(rdb redis.UniversalClient, o Options) (*Server, error) {
 			o.Deps(d)
 		}
 	}
-	a, err := app.New(context.Background(), app.Options{
+	ao := app.Options{
 		Config: cfg, Redis: rdb, Log: o.Log, Metrics: o.Metrics, BrokerWait: o.BrokerWait,
 		Store: o.Store, Deps: deps,
-	})
+	}
+	if o.Push {
+		if o.Keys == nil {
+			k, err := signing.GenerateKey()
+			if err != nil {
+				return nil, err
+			}
+			if o.Keys, err = signing.NewKeySet(k, nil, time.Time{}, nil); err != nil {
+				return nil, err
+			}
+		}
+		ao.Signing, ao.PushTLS, ao.Push = o.Keys, o.PushTLS, o.PushWorker
+	}
+	a, err := app.New(context.Background(), ao)
 	if err != nil {
 		return nil, fmt.Errorf("build sessiond: %w", err)
 	}
-	s := &Server{App: a, stopTail: func() {}}
+	s := &Server{App: a, stopTail: func() {}, stopPush: func() {}}
+	if o.Push {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); a.RunPush(ctx) }()
+		s.stopPush = func() { cancel(); <-done }
+	}
 	if o.Events && !o.NoTail {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -125,6 +154,7 @@ func New(tb testing.TB, rdb redis.UniversalClient, o Options) *Server {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.StartShutdown()
+		s.stopPush()
 		s.stopTail()
 		if s.http != nil {
 			s.http.Close()
@@ -142,3 +172,7 @@ func Mint(tb testing.TB, o auth.MintOptions) string {
 	}
 	return tok
 }
+
+// StopPush stops the push worker at once, as a killed instance would: what
+// it claimed and did not finish stays pending for another instance.
+func (s *Server) StopPush() { s.stopPush() }

@@ -60,6 +60,8 @@ func TestLoadBad(t *testing.T) {
 		{"default lifetime above the maximum", with(nil, config.EnvDefaultMaxLifetime, "800h"), config.EnvDefaultMaxLifetime, "at most"},
 		{"default idle timeout below a second", with(nil, config.EnvDefaultIdleTimeout, "5ms"), config.EnvDefaultIdleTimeout, "at least"},
 		{"verify cache max age above a minute", with(nil, config.EnvVerifyCacheMaxAge, "2m"), config.EnvVerifyCacheMaxAge, "at most"},
+		{"push tries zero", with(nil, config.EnvPushTries, "0"), config.EnvPushTries, "between"},
+		{"previous keys without a current one", with(nil, config.EnvSigningPrevious, "/k/a.pem"), config.EnvSigningPrevious, "needs SESSIOND_SIGNING_KEY_FILE"},
 		{"console not a switch", with(nil, config.EnvConsole, "maybe"), config.EnvConsole, `must be true or false (or on or off), got "maybe"`},
 		{"tls not a bool", with(cluster, config.EnvRedisTLS, "yes"), config.EnvRedisTLS, `must be true or false (or on or off), got "yes"`},
 

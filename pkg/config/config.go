@@ -54,6 +54,12 @@ const (
 	EnvDefaultMaxLifetime = "SESSIOND_DEFAULT_MAX_LIFETIME"
 	EnvVerifyCache        = "SESSIOND_VERIFY_CACHE"
 	EnvVerifyCacheMaxAge  = "SESSIOND_VERIFY_CACHE_MAX_AGE"
+	EnvSigningKeyFile     = "SESSIOND_SIGNING_KEY_FILE"
+	EnvSigningPrevious    = "SESSIOND_SIGNING_PREVIOUS_KEY_FILES"
+	EnvSigningOverlap     = "SESSIOND_SIGNING_KEY_OVERLAP"
+	EnvPushIssuer         = "SESSIOND_PUSH_ISSUER"
+	EnvPushTries          = "SESSIOND_PUSH_TRIES"
+	EnvPushTimeout        = "SESSIOND_PUSH_TIMEOUT"
 )
 
 // MinHS256SecretLen is the shortest HS256 secret accepted, in bytes: RFC 7518
@@ -137,6 +143,19 @@ type Config struct {
 	// VerifyCacheMaxAge (pkg/verifycache).
 	VerifyCache       bool
 	VerifyCacheMaxAge time.Duration
+	// SigningKeyFile is the PEM private key that signs the tokens pushed to
+	// receivers (EC P-256: ES256; RSA ≥ 2048 bits: RS256); dev mode
+	// generates one when it is empty, and otherwise push is off.
+	// SigningPreviousKeyFiles stay published in the JWKS for
+	// SigningOverlap after the start (key rotation).
+	SigningKeyFile          string
+	SigningPreviousKeyFiles []string
+	SigningOverlap          time.Duration
+	// PushIssuer is the iss of pushed tokens; PushTries the attempts of one
+	// delivery before it is recorded as a failure; PushTimeout bounds one.
+	PushIssuer  string
+	PushTries   int
+	PushTimeout time.Duration
 }
 
 // The defaults of an empty environment. They are the only copy: the store's
@@ -182,6 +201,10 @@ func Default() Config {
 		DefaultOnLimit:      "evict_oldest",
 		VerifyCache:         true,
 		VerifyCacheMaxAge:   time.Second,
+		SigningOverlap:      24 * time.Hour,
+		PushIssuer:          "sessiond",
+		PushTries:           6,
+		PushTimeout:         5 * time.Second,
 	}
 }
 
@@ -277,6 +300,12 @@ func Load(getenv func(string) string) (Config, error) {
 	c.DefaultMaxLifetime = l.duration(EnvDefaultMaxLifetime, c.DefaultMaxLifetime)
 	c.VerifyCache = l.boolean(EnvVerifyCache, c.VerifyCache)
 	c.VerifyCacheMaxAge = l.duration(EnvVerifyCacheMaxAge, c.VerifyCacheMaxAge)
+	c.SigningKeyFile = l.str(EnvSigningKeyFile, "")
+	c.SigningPreviousKeyFiles = l.list(EnvSigningPrevious)
+	c.SigningOverlap = l.duration(EnvSigningOverlap, c.SigningOverlap)
+	c.PushIssuer = l.str(EnvPushIssuer, c.PushIssuer)
+	c.PushTries = l.integer(EnvPushTries, c.PushTries)
+	c.PushTimeout = l.duration(EnvPushTimeout, c.PushTimeout)
 
 	l.problems = append(l.problems, c.validate()...)
 	if len(l.problems) > 0 {

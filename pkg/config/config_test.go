@@ -78,6 +78,10 @@ func TestLoadDefaults(t *testing.T) {
 		DefaultOnLimit:      "evict_oldest",
 		VerifyCache:         true,
 		VerifyCacheMaxAge:   time.Second,
+		SigningOverlap:      24 * time.Hour,
+		PushIssuer:          "sessiond",
+		PushTries:           6,
+		PushTimeout:         5 * time.Second,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(empty) mismatch (-want +got):\n%s", diff)
@@ -106,6 +110,12 @@ func TestLoadGood(t *testing.T) {
 		{"verify cache off", with(nil, config.EnvVerifyCache, "off", config.EnvVerifyCacheMaxAge, "250ms"), func(c *config.Config) {
 			c.VerifyCache, c.VerifyCacheMaxAge = false, 250*time.Millisecond
 		}},
+		{"push", with(nil, config.EnvSigningKeyFile, "/keys/new.pem", config.EnvSigningPrevious, "/keys/a.pem,/keys/b.pem",
+			config.EnvSigningOverlap, "48h", config.EnvPushIssuer, "https://idp.example", config.EnvPushTries, "3", config.EnvPushTimeout, "2s"),
+			func(c *config.Config) {
+				c.SigningKeyFile, c.SigningPreviousKeyFiles, c.SigningOverlap = "/keys/new.pem", []string{"/keys/a.pem", "/keys/b.pem"}, 48*time.Hour
+				c.PushIssuer, c.PushTries, c.PushTimeout = "https://idp.example", 3, 2*time.Second
+			}},
 		{"history off", with(nil, config.EnvHistoryRetention, "0"), func(c *config.Config) { c.HistoryRetention = 0 }},
 		{"history 30 days", with(nil, config.EnvHistoryRetention, "720h"), func(c *config.Config) { c.HistoryRetention = 720 * time.Hour }},
 		{"history cap", with(nil, config.EnvHistoryMax, "5000"), func(c *config.Config) { c.HistoryMaxPerTenant = 5000 }},

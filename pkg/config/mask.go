@@ -57,6 +57,12 @@ func (c Config) LogFields() []zap.Field {
 		zap.Duration("default_max_lifetime", c.DefaultMaxLifetime),
 		zap.Bool("verify_cache", c.VerifyCache),
 		zap.Duration("verify_cache_max_age", c.VerifyCacheMaxAge),
+		zap.String("signing_key_file", c.SigningKeyFile),
+		zap.Int("signing_previous_keys", len(c.SigningPreviousKeyFiles)),
+		zap.Duration("signing_key_overlap", c.SigningOverlap),
+		zap.String("push_issuer", c.PushIssuer),
+		zap.Int("push_tries", c.PushTries),
+		zap.Duration("push_timeout", c.PushTimeout),
 		zap.Bool("dev_store", c.DevStore()),
 		zap.Bool("dev_tokens", c.DevTokens()),
 	}

@@ -146,6 +146,12 @@ func (c Config) validate() []Problem {
 		checkDuration(bad, EnvDefaultIdleTimeout, c.DefaultIdleTimeout, time.Second, c.MaxSessionLifetime)
 	}
 	checkDuration(bad, EnvVerifyCacheMaxAge, c.VerifyCacheMaxAge, time.Millisecond, time.Minute)
+	checkDuration(bad, EnvSigningOverlap, c.SigningOverlap, 0, 8760*time.Hour)
+	checkInt(bad, EnvPushTries, c.PushTries, 1, 100)
+	checkDuration(bad, EnvPushTimeout, c.PushTimeout, 100*time.Millisecond, time.Minute)
+	if len(c.SigningPreviousKeyFiles) > 0 && c.SigningKeyFile == "" {
+		bad(EnvSigningPrevious, "needs %s (the current key)", EnvSigningKeyFile)
+	}
 	if c.DefaultMaxLifetime != 0 {
 		checkDuration(bad, EnvDefaultMaxLifetime, c.DefaultMaxLifetime, time.Second, c.MaxSessionLifetime)
 	}

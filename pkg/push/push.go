@@ -9,7 +9,6 @@ package push
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -329,6 +328,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
-
-// ErrStatus is a receiver's answer other than 2xx.
-var ErrStatus = errors.New("receiver answered")
