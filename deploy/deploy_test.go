@@ -44,7 +44,8 @@ var knownEnv = []string{
 	config.EnvShutdownTimeout, config.EnvActivityInterval, config.EnvEventRetention,
 	config.EnvPprofAddr, config.EnvConsole, config.EnvHistoryRetention, config.EnvHistoryMax,
 	config.EnvDefaultMaxSessions, config.EnvDefaultOnLimit, config.EnvDefaultIdleTimeout, config.EnvDefaultMaxLifetime,
-	config.EnvVerifyCache, config.EnvVerifyCacheMaxAge,
+	config.EnvVerifyCache, config.EnvVerifyCacheMaxAge, config.EnvSigningKeyFile, config.EnvSigningPrevious,
+	config.EnvSigningOverlap, config.EnvPushIssuer, config.EnvPushTries, config.EnvPushTimeout,
 }
 
 // secretEnv are the variables that hold secrets (the Redis URL may carry a
@@ -97,7 +98,8 @@ func TestEnvMentionsAreReal(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, name := range envMentionRE.FindAllString(readFile(t, f), -1) {
-			if !isKnownEnv(name) {
+			// SESSIOND_UPSTREAM is the shipped Caddyfile's, not sessiond's.
+			if !isKnownEnv(name) && name != "SESSIOND_UPSTREAM" {
 				t.Errorf("%s mentions %s, which sessiond does not read (pkg/config)", f, name)
 			}
 		}
@@ -157,6 +159,7 @@ func mustLookPath(t *testing.T, tool, hint string) string {
 const (
 	composeHint  = "sudo apt-get install -y docker-compose   # Debian/Ubuntu: Compose 1.29, enough to validate docker-compose.yml"
 	promtoolHint = "sudo apt-get install -y prometheus       # Debian/Ubuntu: the package ships promtool"
+	caddyHint    = "sudo apt-get install -y caddy            # Debian/Ubuntu: Caddy 2.6, enough to validate the Caddyfile"
 )
 
 // ---- docker-compose.yml -------------------------------------------------
@@ -184,6 +187,7 @@ type composeService struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
 	StopGracePeriod string   `yaml:"stop_grace_period"`
+	WorkingDir      string   `yaml:"working_dir"`
 	Profiles        []string `yaml:"profiles"`
 	Restart         string   `yaml:"restart"`
 }
@@ -223,13 +227,19 @@ func runCompose(t *testing.T, env []string, args ...string) (stdout, stderr stri
 // it (interpolated, absolute paths, every profile), after `config -q` passed.
 func resolvedCompose(t *testing.T) composeFile {
 	t.Helper()
+	return resolvedComposeProfile(t, "monitoring")
+}
+
+// resolvedComposeProfile is resolvedCompose with profile's services.
+func resolvedComposeProfile(t *testing.T, profile string) composeFile {
+	t.Helper()
 	env := composeEnv("SESSIOND_JWT_HS256_SECRET=" + testSecret)
 	if _, stderr, err := runCompose(t, env, "config", "-q"); err != nil {
 		t.Fatalf("docker-compose config -q: %v\n%s", err, stderr)
 	}
-	out, stderr, err := runCompose(t, env, "--profile", "monitoring", "config")
+	out, stderr, err := runCompose(t, env, "--profile", profile, "config")
 	if err != nil {
-		t.Fatalf("docker-compose --profile monitoring config: %v\n%s", err, stderr)
+		t.Fatalf("docker-compose --profile %s config: %v\n%s", profile, err, stderr)
 	}
 	var f composeFile
 	if err := yaml.Unmarshal([]byte(out), &f); err != nil {
@@ -445,6 +455,74 @@ func TestComposeMonitoring(t *testing.T) {
 	_, port, _ := net.SplitHostPort(cfg.Addr)
 	if !slices.Contains(pc.sessiondTargets(), "sessiond:"+port) {
 		t.Errorf("prometheus.yml job sessiond targets %v, want sessiond:%s", pc.sessiondTargets(), port)
+	}
+}
+
+// TestComposeGateway checks the gateway profile: the shipped Caddyfile,
+// validated by a real caddy with the environment compose gives it, in front
+// of deploy/demoapp, asking the sessiond service.
+func TestComposeGateway(t *testing.T) {
+	f := resolvedComposeProfile(t, "gateway")
+	gw, app := f.Services["gateway"], f.Services["demo-app"]
+	for name, s := range map[string]composeService{"gateway": gw, "demo-app": app} {
+		if !slices.Equal(s.Profiles, []string{"gateway"}) {
+			t.Errorf("%s profiles %v, want [gateway]", name, s.Profiles)
+		}
+		if s.Image == "" || strings.HasSuffix(s.Image, ":latest") || !strings.Contains(s.Image, ":") {
+			t.Errorf("%s image %q should be pinned to a version", name, s.Image)
+		}
+	}
+	caddyfile, _ := filepath.Abs("gateways/caddy/Caddyfile")
+	conf := ""
+	if i := slices.Index(gw.Command, "--config"); i >= 0 && i+1 < len(gw.Command) {
+		conf = gw.Command[i+1]
+	}
+	if conf == "" || mountTarget(gw, caddyfile) != conf {
+		t.Errorf("gateway runs %q with --config %q, want deploy/gateways/caddy/Caddyfile mounted there (mounts %v)", gw.Command, conf, gw.Volumes)
+	}
+	sd := loadConfig(t, "compose sessiond", f.Services["sessiond"].Environment)
+	_, sdPort, _ := net.SplitHostPort(sd.Addr)
+	_, appPort, _ := net.SplitHostPort(app.Environment["DEMOAPP_ADDR"])
+	_, listenPort, _ := net.SplitHostPort(gw.Environment["CADDY_LISTEN"])
+	for k, want := range map[string]string{"SESSIOND_UPSTREAM": "sessiond:" + sdPort, "APP_UPSTREAM": "demo-app:" + appPort} {
+		if got := gw.Environment[k]; got != want {
+			t.Errorf("gateway %s = %q, want %q", k, got, want)
+		}
+	}
+	shipped := readFile(t, "gateways/caddy/Caddyfile")
+	for k := range gw.Environment {
+		if !strings.Contains(shipped, "{$"+k+":") {
+			t.Errorf("gateway sets %s, which the Caddyfile does not read", k)
+		}
+	}
+	if ports := containerPorts(t, gw); !slices.Equal(ports, []string{listenPort}) {
+		t.Errorf("gateway publishes %v, want CADDY_LISTEN's port %s", ports, listenPort)
+	}
+	for _, p := range gw.Ports {
+		if s, ok := p.(string); !ok || !strings.HasPrefix(s, "127.0.0.1:") {
+			t.Errorf("gateway port %v should be published on 127.0.0.1 only", p)
+		}
+	}
+	if len(app.Ports) != 0 {
+		t.Errorf("demo-app publishes %v: it must be reachable only through the gateway", app.Ports)
+	}
+	if dep, ok := gw.DependsOn["sessiond"]; !ok || dep.Condition != "service_healthy" {
+		t.Errorf("gateway should depend on sessiond with condition service_healthy, has %+v", gw.DependsOn)
+	}
+	demo, _ := filepath.Abs("demoapp")
+	if app.WorkingDir == "" || mountSource(t, app, app.WorkingDir) != demo || !slices.Equal(app.Command, []string{"go", "run", "main.go"}) {
+		t.Errorf("demo-app runs %q in %q with mounts %v, want go run main.go in deploy/demoapp", app.Command, app.WorkingDir, app.Volumes)
+	}
+
+	// The file runs, as compose configures it.
+	bin := mustLookPath(t, "caddy", caddyHint)
+	cmd := exec.Command(bin, "validate", "--config", caddyfile, "--adapter", "caddyfile")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	for k, v := range gw.Environment {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("caddy validate with the gateway's environment: %v\n%s", err, out)
 	}
 }
 

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -9,10 +11,12 @@ import (
 	"github.com/goccy/go-yaml"
 )
 
-// The shipped gateway files. nginx's is run for real by the other tests;
-// Traefik's and Envoy's are parsed (duplicate keys are errors) and checked
-// for what deploy/gateways/README.md promises: the verify address, the
-// identity headers and failing closed.
+// The shipped gateway files. nginx's and Caddy's run for real
+// (TestGatewayForwardAuth); Traefik's and Envoy's, reference configurations
+// that no test can run here, are parsed (duplicate keys are errors) and
+// checked for what deploy/gateways/README.md promises: the verify address
+// and path, the identity headers copied and never taken from the client,
+// what is sent to sessiond, timeouts and failing closed.
 const (
 	traefikFile = "../deploy/gateways/traefik-dynamic.yml"
 	envoyFile   = "../deploy/gateways/envoy.yaml"
@@ -34,12 +38,28 @@ func TestTraefikConfig(t *testing.T) {
 	if got := strs(t, dig(t, fa, "authResponseHeaders")); !slices.Equal(got, identityHeaders) {
 		t.Errorf("forwardAuth.authResponseHeaders = %q, want %q", got, identityHeaders)
 	}
-	if got := strs(t, dig(t, fa, "authRequestHeaders")); !slices.Contains(got, "Authorization") {
-		t.Errorf("forwardAuth.authRequestHeaders = %q: sessiond needs Authorization", got)
+	// Like nginx: sessiond gets no cookies and no client identity header.
+	if got, want := strs(t, dig(t, fa, "authRequestHeaders")), []string{"Authorization", "X-Request-ID"}; !slices.Equal(got, want) {
+		t.Errorf("forwardAuth.authRequestHeaders = %q, want %q", got, want)
+	}
+	// forwardAuth replaces only the dash spellings: the other middleware
+	// removes the underscore ones, whatever their case.
+	removed := map[string]bool{}
+	for name, v := range dig(t, doc, "http", "middlewares", "sessiond-strip-identity", "headers", "customRequestHeaders").(map[string]any) {
+		if v == "" {
+			removed[http.CanonicalHeaderKey(name)] = true
+		}
+	}
+	for _, h := range identityHeaders {
+		for _, spelling := range underscoreSpellings(h) {
+			if !removed[http.CanonicalHeaderKey(spelling)] {
+				t.Errorf("sessiond-strip-identity does not remove %s sent by the client", spelling)
+			}
+		}
 	}
 	router := dig(t, doc, "http", "routers", "app")
-	if got := strs(t, dig(t, router, "middlewares")); !slices.Contains(got, "sessiond-auth") {
-		t.Errorf("routers.app.middlewares = %q, want sessiond-auth", got)
+	if got, want := strs(t, dig(t, router, "middlewares")), []string{"sessiond-strip-identity", "sessiond-auth"}; !slices.Equal(got, want) {
+		t.Errorf("routers.app.middlewares = %q, want %q", got, want)
 	}
 	svc := dig(t, router, "service").(string)
 	dig(t, doc, "http", "services", svc, "loadBalancer", "servers")
@@ -56,6 +76,10 @@ func TestEnvoyConfig(t *testing.T) {
 	hcm := dig(t, list(t, dig(t, chains[0], "filters"))[0], "typed_config")
 	if got := dig(t, hcm, "@type"); got != "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager" {
 		t.Fatalf("first network filter is %v, want the HTTP connection manager", got)
+	}
+	// The mutation below removes only the dash spellings.
+	if got := dig(t, hcm, "common_http_protocol_options", "headers_with_underscores_action"); got != "DROP_HEADER" {
+		t.Errorf("headers_with_underscores_action = %v, want DROP_HEADER (Envoy passes X_User_Id by default)", got)
 	}
 
 	var names []string
@@ -90,12 +114,20 @@ func TestEnvoyConfig(t *testing.T) {
 	if got := dig(t, authz, "status_on_error", "code"); got != "ServiceUnavailable" {
 		t.Errorf("status_on_error.code = %v, want ServiceUnavailable", got)
 	}
-	if got := matchers(t, dig(t, authz, "allowed_headers")); !slices.Contains(got, "authorization") {
-		t.Errorf("allowed_headers = %q, want authorization", got)
+	// Like nginx: sessiond gets no cookies, no body and no client identity
+	// header.
+	if got, want := matchers(t, dig(t, authz, "allowed_headers")), []string{"authorization", "x-request-id"}; !slices.Equal(got, want) {
+		t.Errorf("allowed_headers = %q, want %q", got, want)
+	}
+	if _, ok := authz.(map[string]any)["with_request_body"]; ok {
+		t.Error("ext_authz sends the request body to sessiond (with_request_body)")
 	}
 	hs := dig(t, authz, "http_service")
 	if got := dig(t, hs, "server_uri", "uri"); got != "http://sessiond:8080" {
 		t.Errorf("server_uri.uri = %v, want http://sessiond:8080", got)
+	}
+	if got := dig(t, hs, "server_uri", "timeout"); got != "2s" {
+		t.Errorf("server_uri.timeout = %v, want 2s: above sessiond's Redis timeout, so a slow Redis shows as its 503", got)
 	}
 	if got := dig(t, hs, "path_prefix"); got != "/api/v1/auth/verify" {
 		t.Errorf("path_prefix = %v, want /api/v1/auth/verify", got)
@@ -111,12 +143,20 @@ func TestEnvoyConfig(t *testing.T) {
 		t.Errorf("allowed_client_headers = %q, want www-authenticate", got)
 	}
 
-	clusters := map[string]bool{}
+	clusters := map[string]any{}
 	for _, c := range list(t, dig(t, doc, "static_resources", "clusters")) {
-		clusters[dig(t, c, "name").(string)] = true
+		clusters[dig(t, c, "name").(string)] = c
 	}
-	if c := dig(t, hs, "server_uri", "cluster").(string); !clusters[c] {
-		t.Errorf("server_uri.cluster %q is not among the clusters %v", c, clusters)
+	c, ok := clusters[dig(t, hs, "server_uri", "cluster").(string)]
+	if !ok {
+		t.Fatalf("server_uri.cluster %v is not among the clusters", dig(t, hs, "server_uri", "cluster"))
+	}
+	if got := dig(t, c, "connect_timeout"); got != "1s" {
+		t.Errorf("sessiond cluster connect_timeout = %v, want 1s (fail fast, like nginx)", got)
+	}
+	ep := dig(t, list(t, dig(t, list(t, dig(t, c, "load_assignment", "endpoints"))[0], "lb_endpoints"))[0], "endpoint", "address", "socket_address")
+	if host, port := dig(t, ep, "address"), dig(t, ep, "port_value"); host != "sessiond" || fmt.Sprint(port) != "8080" {
+		t.Errorf("sessiond cluster endpoint %v:%v, want sessiond:8080", host, port)
 	}
 }
 
@@ -154,6 +194,9 @@ func TestNginxSnippetStatic(t *testing.T) {
 		"proxy_set_header X-Tenant-Id $sessiond_tenant_id;",
 		"proxy_set_header X-Partner-Id $sessiond_partner_id;",
 		"error_page 500 = @sessiond_unavailable;",
+		"underscores_in_headers off;",
+		"ignore_invalid_headers on;",
+		"proxy_pass_request_headers off;",
 	} {
 		if !slices.Contains(directives, want) {
 			t.Errorf("%s lacks %q", shippedNginxConf, want)
@@ -172,7 +215,7 @@ func TestGatewaysReadme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"nginx/sessiond.conf", "traefik-dynamic.yml", "envoy.yaml", "fail closed", "e2e/"} {
+	for _, want := range []string{"nginx/sessiond.conf", "caddy/caddyfile", "traefik-dynamic.yml", "envoy.yaml", "fail closed", "e2e/", "reference"} {
 		if !strings.Contains(strings.ToLower(string(b)), want) {
 			t.Errorf("%s does not mention %q", readmeFile, want)
 		}
@@ -238,6 +281,25 @@ func matchers(t *testing.T, v any) []string {
 		s := dig(t, p, "exact").(string)
 		if ic, _ := p.(map[string]any)["ignore_case"].(bool); ic {
 			s = strings.ToLower(s)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// underscoreSpellings are the spellings of a dash-separated header name
+// with one or more of its dashes as underscores.
+func underscoreSpellings(name string) []string {
+	parts := strings.Split(name, "-")
+	var out []string
+	for mask := 1; mask < 1<<(len(parts)-1); mask++ {
+		s := parts[0]
+		for i, p := range parts[1:] {
+			sep := "-"
+			if mask&(1<<i) != 0 {
+				sep = "_"
+			}
+			s += sep + p
 		}
 		out = append(out, s)
 	}

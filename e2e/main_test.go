@@ -1,11 +1,13 @@
-// Package e2e runs sessiond behind real gateways: the shipped nginx snippet
-// (deploy/gateways/nginx/sessiond.conf) in a real nginx, in front of a test
-// application, with sessiond served in-process on a real redis-server. It
-// also checks that the shipped Traefik and Envoy files parse and say what the
-// README promises.
+// Package e2e runs sessiond as its users meet it: behind the shipped gateway
+// configs in a real nginx and a real Caddy, in front of a test application
+// (one table for both); its admin console in a real Chromium; its
+// revocation push to HTTPS receivers that verify every token, from two
+// instances at once. sessiond is served in-process (internal/testserver) on
+// a real redis-server. It also checks that the shipped Traefik and Envoy
+// files parse and say what the README promises.
 //
-// Missing nginx or redis-server fails the tests with an install hint; they
-// never skip.
+// Missing nginx, caddy, chromium or redis-server fails the tests with an
+// install hint; they never skip.
 package e2e
 
 import (

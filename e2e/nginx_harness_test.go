@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,62 +129,4 @@ http {
 		Name: "nginx", Path: bin, Args: []string{"-p", dir + "/", "-c", mainPath, "-e", "stderr", "-g", global},
 		Addr: listen, Ready: testproc.TCPReady,
 	}, nil
-}
-
-// get sends a request through nginx.
-func (n *nginx) get(t *testing.T, path, token string, header ...string) response {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, n.URL+path, nil)
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return do(t, req)
-}
-
-// app is the protected application: it answers 200 with the identity
-// headers it received, as JSON, and counts the requests that reached it.
-type app struct {
-	URL  string
-	Addr string
-	hits atomic.Int64
-}
-
-// seen is what the application answers.
-type seen struct {
-	Path      string `json:"path"`
-	SessionID string `json:"x_session_id"`
-	UserID    string `json:"x_user_id"`
-	TenantID  string `json:"x_tenant_id"`
-	PartnerID string `json:"x_partner_id"`
-	// HasPartner tells an absent X-Partner-Id from an empty one.
-	HasPartner bool   `json:"has_partner"`
-	RequestID  string `json:"x_request_id"`
-}
-
-func startApp(t *testing.T) *app {
-	t.Helper()
-	a := &app{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.hits.Add(1)
-		_, hasPartner := r.Header["X-Partner-Id"]
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(seen{
-			Path:       r.URL.Path,
-			SessionID:  r.Header.Get("X-Session-Id"),
-			UserID:     r.Header.Get("X-User-Id"),
-			TenantID:   r.Header.Get("X-Tenant-Id"),
-			PartnerID:  r.Header.Get("X-Partner-Id"),
-			HasPartner: hasPartner,
-			RequestID:  r.Header.Get("X-Request-Id"),
-		})
-	}))
-	t.Cleanup(srv.Close)
-	a.URL, a.Addr = srv.URL, srv.Listener.Addr().String()
-	return a
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/receiver"
 )
 
 // call is one request of the conformance test and the status it must get.
@@ -116,6 +118,17 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		e.mustCreate(t, x)
 	}
 	big := `{"user_id": "` + strings.Repeat("x", 1<<20) + `"}`
+	// Tenant T2 holds the most receivers it may; the first is read, its
+	// failures listed and redelivered, and it is deleted last.
+	var rid string
+	for i := 0; i < receiver.MaxPerTenant; i++ {
+		r := e.post(t, "/api/v1/tenants/T2/sessions/receivers", e.token(t, superAdmin),
+			map[string]any{"url": "https://rp.example/" + strconv.Itoa(i), "kind": "caep", "audience": "rp"})
+		mustStatus(t, r, http.StatusCreated)
+		if rid == "" {
+			rid = mustDecode[envelope[receiverJSON]](t, r).Data.ID
+		}
+	}
 	const (
 		admin  = "/api/v1/admin/sessions"
 		me     = "/api/v1/me/sessions"
@@ -203,6 +216,37 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "PUT", path: "/api/v1/tenants/T3/sessions/policy", caller: tadmin, body: map[string]any{}, want: 403},
 		{method: "PUT", path: t1 + "/policy", caller: tadmin, body: map[string]any{"on_limit": "drop"}, want: 422},
 		{method: "PUT", path: t1 + "/policy", caller: tadmin, body: big, want: 413},
+		{method: "POST", path: t1 + "/receivers", caller: tadmin, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}, want: 201},
+		{method: "POST", path: t1 + "/receivers", body: map[string]any{}, want: 401},
+		{method: "POST", path: "/api/v1/tenants/T3/sessions/receivers", caller: tadmin, body: map[string]any{}, want: 403},
+		{method: "POST", path: t1 + "/receivers", caller: tadmin, body: map[string]any{"url": "http://rp.example/x", "kind": "caep", "audience": "rp"}, want: 422},
+		{method: "POST", path: t1 + "/receivers", caller: tadmin, body: big, want: 413},
+		{method: "GET", path: t1 + "/receivers", caller: tadmin, want: 200},
+		{method: "GET", path: t1 + "/receivers", want: 401},
+		{method: "GET", path: "/api/v1/tenants/T3/sessions/receivers", caller: tadmin, want: 403},
+		{method: "GET", path: "/api/v1/tenants/b@d/sessions/receivers", caller: super, want: 422},
+		{method: "GET", path: t1 + "/receivers/nope", caller: tadmin, want: 404},
+		{method: "GET", path: t1 + "/receivers/nope", want: 401},
+		{method: "GET", path: "/api/v1/tenants/T3/sessions/receivers/nope", caller: tadmin, want: 403},
+		{method: "GET", path: t1 + "/receivers/b.d", caller: tadmin, want: 422},
+		{method: "GET", path: t1 + "/receivers/nope/failures", caller: tadmin, want: 404},
+		{method: "GET", path: t1 + "/receivers/nope/failures", want: 401},
+		{method: "GET", path: "/api/v1/tenants/T3/sessions/receivers/nope/failures", caller: tadmin, want: 403},
+		{method: "GET", path: t1 + "/receivers/b.d/failures", caller: tadmin, want: 422},
+		{method: "POST", path: t1 + "/receivers/nope/redeliver", caller: tadmin, want: 404},
+		{method: "POST", path: t1 + "/receivers/nope/redeliver", want: 401},
+		{method: "POST", path: "/api/v1/tenants/T3/sessions/receivers/nope/redeliver", caller: tadmin, want: 403},
+		{method: "POST", path: t1 + "/receivers/b.d/redeliver", caller: tadmin, want: 422},
+		{method: "DELETE", path: t1 + "/receivers/nope", caller: tadmin, want: 404},
+		{method: "DELETE", path: t1 + "/receivers/nope", want: 401},
+		{method: "DELETE", path: "/api/v1/tenants/T3/sessions/receivers/nope", caller: tadmin, want: 403},
+		{method: "DELETE", path: t1 + "/receivers/b.d", caller: tadmin, want: 422},
+		{method: "GET", path: "/.well-known/jwks.json", want: 200},
+		{method: "POST", path: "/api/v1/tenants/T2/sessions/receivers", caller: super, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}, want: 409},
+		{method: "GET", path: "/api/v1/tenants/T2/sessions/receivers/" + rid, caller: super, want: 200},
+		{method: "GET", path: "/api/v1/tenants/T2/sessions/receivers/" + rid + "/failures", caller: super, want: 200},
+		{method: "POST", path: "/api/v1/tenants/T2/sessions/receivers/" + rid + "/redeliver", caller: super, want: 200},
+		{method: "DELETE", path: "/api/v1/tenants/T2/sessions/receivers/" + rid, caller: super, want: 204},
 
 		{method: "GET", path: "/api/v1/internal/sessions/events", want: 401},
 		{method: "GET", path: "/api/v1/internal/sessions/events", token: "not-a-jwt", want: 401},
@@ -220,7 +264,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: "/console/such.js", want: 404},
 	}
 	// Another method on an operations route is 405, documented on its GET.
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/console", "/console/index.html"} {
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/console", "/console/index.html", "/.well-known/jwks.json"} {
 		calls = append(calls, call{method: "DELETE", docMethod: "GET", path: path, want: http.StatusMethodNotAllowed})
 	}
 	// Forward-auth, every method on both paths: alive, no token, a token
@@ -298,6 +342,12 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: t1 + "/stats", caller: tadmin},
 		{method: "GET", path: t1 + "/audit", caller: tadmin},
 		{method: "GET", path: t1 + "/policy", caller: tadmin},
+		{method: "GET", path: t1 + "/receivers", caller: tadmin},
+		{method: "POST", path: t1 + "/receivers", caller: tadmin, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}},
+		{method: "GET", path: t1 + "/receivers/nope", caller: tadmin},
+		{method: "DELETE", path: t1 + "/receivers/nope", caller: tadmin},
+		{method: "GET", path: t1 + "/receivers/nope/failures", caller: tadmin},
+		{method: "POST", path: t1 + "/receivers/nope/redeliver", caller: tadmin},
 		{method: "PUT", path: t1 + "/policy", caller: tadmin, body: map[string]any{}},
 		{method: "GET", path: t1 + "/users/u1", caller: super},
 		{method: "POST", path: t1 + "/users/u1/revoke", caller: super, body: map[string]any{"revoke_all": true}},

@@ -32,7 +32,7 @@ func newFullEnv(tb testing.TB, rdb redis.UniversalClient, runBroker bool) (*env,
 	tb.Helper()
 	e := &env{rdb: rdb, now: time.Now().UTC().Truncate(time.Millisecond)}
 	srv := testserver.New(tb, rdb, testserver.Options{
-		Events: true, NoTail: !runBroker, Metrics: metrics.New("test"),
+		Events: true, NoTail: !runBroker, Metrics: metrics.New("test"), Push: true,
 		Config: func(c *config.Config) { c.MaxSessionLifetime = maxLifetime },
 		Deps: func(d *handlers.Deps) {
 			d.Now = func() time.Time { return e.now }
