@@ -1,0 +1,148 @@
+package push_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/push"
+	"github.com/sessiond/sessiond/pkg/receiver"
+	"github.com/sessiond/sessiond/pkg/session"
+	"github.com/sessiond/sessiond/redisstore"
+)
+
+var red *testredis.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	if red, err = testredis.StartMain(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = red.Stop()
+	os.Exit(code)
+}
+
+// recorder is a Sender that records which receiver URL got which event.
+type recorder struct {
+	mu  sync.Mutex
+	got map[string][]string // url -> "tenant/session"
+}
+
+func (r *recorder) Send(_ context.Context, url, _ string, body []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got[url] = append(r.got[url], string(body))
+	return nil
+}
+
+// plain encodes an event as "tenant/session/reason", so the recorder sees
+// what went where.
+type plain struct{}
+
+func (plain) Encode(_ receiver.Receiver, e session.Event) (string, []byte, error) {
+	return "text/plain", []byte(e.TenantID + "/" + e.SessionID + "/" + e.Reason), nil
+}
+
+// TestReceiversGetOnlyTheirTenant is a property test: random tenants with
+// random receivers (some filtering by reason), random revocations through
+// the real store and queue; every receiver gets exactly its own tenant's
+// revocations that its filter wants, once each, and nothing else.
+func TestReceiversGetOnlyTheirTenant(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 7))
+	t.Logf("seed %d", seed)
+	ctx := context.Background()
+	st := redisstore.New(red.NewClient(t), redisstore.Options{})
+	reasons := []string{"admin_revoke", "tenant_revoke", "user_revoke"}
+	tenants := []string{"ta", "tb", "tc", "td"}
+	type rcv struct {
+		r      receiver.Receiver
+		tenant string
+	}
+	var rcvs []rcv
+	for i := 0; i < 12; i++ {
+		tn := tenants[rng.IntN(len(tenants))]
+		r := receiver.Receiver{ID: fmt.Sprintf("r%d", i), TenantID: tn, URL: fmt.Sprintf("https://rp%d.example/", i),
+			Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}
+		if rng.IntN(3) == 0 {
+			r.Events = []string{reasons[rng.IntN(len(reasons))]}
+		}
+		if err := st.AddReceiver(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		rcvs = append(rcvs, rcv{r, tn})
+	}
+	rec := &recorder{got: map[string][]string{}}
+	w := &push.Worker{Queue: st, Store: st, Encoder: plain{}, Sender: rec, Consumer: "c1", ReclaimIdle: time.Second}
+	// The group starts at the stream's end: create it before the revocations.
+	if _, err := st.Claim(ctx, "c1", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{} // url -> expected bodies
+	for _, x := range rcvs {
+		want[x.r.URL] = map[string]bool{}
+	}
+	total := 0
+	for i := 0; i < 60; i++ {
+		tn := tenants[rng.IntN(len(tenants))]
+		reason := reasons[rng.IntN(len(reasons))]
+		s := &session.Session{ID: fmt.Sprintf("s%d", i), UserID: "u", TenantID: tn, CreatedAt: time.Now(),
+			ExpiresAt: time.Now().Add(time.Hour), DeviceType: session.DeviceDesktop}
+		if err := st.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: tn}, IDs: []string{s.ID}, Reason: reason}); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range rcvs {
+			if x.tenant == tn && x.r.Wants(reason) {
+				want[x.r.URL][tn+"/"+s.ID+"/"+reason] = true
+				total++
+			}
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(runCtx); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rec.mu.Lock()
+		n := 0
+		for _, b := range rec.got {
+			n += len(b)
+		}
+		rec.mu.Unlock()
+		if n >= total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // anything extra would arrive now
+	cancel()
+	<-done
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, x := range rcvs {
+		got := rec.got[x.r.URL]
+		seen := map[string]bool{}
+		for _, b := range got {
+			if !want[x.r.URL][b] {
+				t.Errorf("receiver %s of %s (events %v) got %q", x.r.ID, x.tenant, x.r.Events, b)
+			}
+			if seen[b] {
+				t.Errorf("receiver %s got %q twice", x.r.ID, b)
+			}
+			seen[b] = true
+		}
+		if len(seen) != len(want[x.r.URL]) {
+			t.Errorf("receiver %s of %s got %d of its %d revocations", x.r.ID, x.tenant, len(seen), len(want[x.r.URL]))
+		}
+	}
+}
