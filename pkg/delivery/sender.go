@@ -65,9 +65,12 @@ type Options struct {
 
 // Request is one delivery attempt.
 type Request struct {
-	URL         string
+	// URL is the receiver's endpoint; it must pass ValidateURL.
+	URL string
+	// ContentType is sent as Content-Type when not empty.
 	ContentType string
-	Body        []byte
+	// Body is the request body.
+	Body []byte
 }
 
 // Response is what the receiver answered.
@@ -181,7 +184,9 @@ func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
 	if err != nil {
 		return Response{}, &Error{Err: withoutURL(err)}
 	}
-	req.Header.Set("Content-Type", r.ContentType)
+	if r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", s.userAgent)
 	resp, err := s.client.Do(req)

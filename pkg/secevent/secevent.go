@@ -38,7 +38,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -112,113 +111,16 @@ type Message struct {
 	JTI string
 }
 
-// LogoutClaims returns the claims of the logout token for r issued at now:
-// iss, aud, iat, exp (now + LogoutTokenTTL), jti, events with
-// BackchannelLogoutEvent mapped to {}, sid and sub. It never sets nonce,
-// which the spec prohibits. The spec requires sub or sid: r needs Issuer,
-// Audience and SessionID or UserID.
-func LogoutClaims(r Revocation, now time.Time) (jwt.MapClaims, error) {
-	jti, err := r.checkedJTI("logout token", "logout")
-	if err != nil {
-		return nil, err
-	}
-	c := jwt.MapClaims{
-		"iss":    r.Issuer,
-		"aud":    r.Audience,
-		"iat":    now.Unix(),
-		"exp":    now.Add(LogoutTokenTTL).Unix(),
-		"jti":    jti,
-		"events": map[string]any{BackchannelLogoutEvent: map[string]any{}},
-	}
-	setIf(c, "sid", r.SessionID)
-	setIf(c, "sub", r.UserID)
-	return c, nil
-}
-
-// SessionRevokedClaims returns the claims of the CAEP session-revoked SET
-// for r issued at now: iss, aud, iat, jti, txn (EventID, when set), sub_id
-// (a "complex" subject: session "opaque", user "iss_sub" with Issuer,
-// tenant "opaque"; members whose id is empty are left out) and events with
-// SessionRevokedEvent mapped to its event object: the same subject (for
-// receivers of the CAEP drafts, which read it there), event_timestamp,
-// initiating_entity and reason_admin. As the Shared Signals Framework
-// requires, there is no sub and no exp. r needs Issuer, Audience and
-// SessionID or UserID.
-func SessionRevokedClaims(r Revocation, now time.Time) (jwt.MapClaims, error) {
-	jti, err := r.checkedJTI("session-revoked SET", "caep")
-	if err != nil {
-		return nil, err
-	}
-	subject := map[string]any{"format": "complex"}
-	if r.SessionID != "" {
-		subject["session"] = map[string]any{"format": "opaque", "id": r.SessionID}
-	}
-	if r.UserID != "" {
-		subject["user"] = map[string]any{"format": "iss_sub", "iss": r.Issuer, "sub": r.UserID}
-	}
-	if r.TenantID != "" {
-		subject["tenant"] = map[string]any{"format": "opaque", "id": r.TenantID}
-	}
-	event := map[string]any{"subject": subject}
-	if !r.RevokedAt.IsZero() {
-		event["event_timestamp"] = r.RevokedAt.Unix()
-	}
-	setIf(event, "initiating_entity", initiatingEntity[r.Reason])
-	if r.Reason != "" {
-		event["reason_admin"] = map[string]any{"en": r.Reason}
-	}
-	c := jwt.MapClaims{
-		"iss":    r.Issuer,
-		"aud":    r.Audience,
-		"iat":    now.Unix(),
-		"jti":    jti,
-		"sub_id": subject,
-		"events": map[string]any{SessionRevokedEvent: event},
-	}
-	setIf(c, "txn", r.EventID)
-	return c, nil
-}
-
-// LogoutToken signs LogoutClaims(r, now) with typ LogoutTokenType and
-// returns the form body "logout_token=…" with FormContentType.
-func LogoutToken(s Signer, r Revocation, now time.Time) (Message, error) {
-	m, err := sign(s, LogoutClaims, r, now, LogoutTokenType)
-	m.ContentType, m.Body = FormContentType, []byte(url.Values{"logout_token": {string(m.Body)}}.Encode())
-	return m, err
-}
-
-// SessionRevoked signs SessionRevokedClaims(r, now) with typ SETType and
-// returns the token itself as the body, with SETContentType.
-func SessionRevoked(s Signer, r Revocation, now time.Time) (Message, error) {
-	m, err := sign(s, SessionRevokedClaims, r, now, SETType)
-	m.ContentType = SETContentType
-	return m, err
-}
-
-// sign builds claims for r and signs them with typ; the Message's Body is
-// the bare token, its JTI the token's.
-func sign(s Signer, claims func(Revocation, time.Time) (jwt.MapClaims, error), r Revocation, now time.Time, typ string) (Message, error) {
+// sign builds the claims for r and signs them with typ.
+func sign(s Signer, claims func(Revocation, time.Time) (jwt.MapClaims, error), r Revocation, now time.Time, typ string) (tok, jti string, err error) {
 	c, err := claims(r, now)
 	if err != nil {
-		return Message{}, err
+		return "", "", err
 	}
-	tok, err := s.Sign(c, typ)
-	if err != nil {
-		return Message{}, fmt.Errorf("secevent: sign %s: %w", typ, err)
+	if tok, err = s.Sign(c, typ); err != nil {
+		return "", "", fmt.Errorf("secevent: sign %s: %w", typ, err)
 	}
-	return Message{Body: []byte(tok), JTI: c["jti"].(string)}, nil
-}
-
-// initiatingEntity maps sessiond's revocation reasons to CAEP's
-// initiating_entity.
-var initiatingEntity = map[string]string{
-	"user_revoke":        "user",
-	"user_revoke_others": "user",
-	"admin_revoke":       "admin",
-	"admin_revoke_all":   "admin",
-	"user_revoke_admin":  "admin",
-	"tenant_revoke":      "admin",
-	"tenant_revoke_all":  "admin",
+	return tok, c["jti"].(string), nil
 }
 
 // checkedJTI checks that r has what every token needs (issuer, audience,

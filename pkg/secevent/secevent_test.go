@@ -1,12 +1,13 @@
 package secevent_test
 
 import (
+	"encoding/json"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
@@ -42,156 +43,48 @@ func mustGenerate(tb testing.TB) *signing.Key {
 	return k
 }
 
-// mustVerify checks tok's signature with key and returns its header and
-// claims as a receiver decodes them (numbers are float64).
-func mustVerify(tb testing.TB, key *signing.Key, tok string) (map[string]any, jwt.MapClaims) {
+// Both signing types sign secevent's tokens.
+var (
+	_ secevent.Signer = (*signing.Key)(nil)
+	_ secevent.Signer = (*signing.KeySet)(nil)
+)
+
+// checkToken verifies tok's signature as a receiver would, through the JWKS
+// that publishes key; checks its header (alg, kid, typ), that its jti is
+// set and is the Message's, and that its other claims are want (numbers
+// decoded as float64).
+func checkToken(tb testing.TB, key *signing.Key, tok, typ, msgJTI string, want jwt.MapClaims) {
 	tb.Helper()
+	ks, err := signing.NewKeySet(key, nil, time.Time{}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kf, err := keyfunc.NewJWKSetJSON(json.RawMessage(ks.JWKS()))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	claims := jwt.MapClaims{}
-	t, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return key.Public(), nil },
+	t, err := jwt.ParseWithClaims(tok, claims, kf.Keyfunc,
 		jwt.WithValidMethods([]string{key.Algorithm()}), jwt.WithTimeFunc(func() time.Time { return now }))
 	if err != nil {
 		tb.Fatalf("verify: %v", err)
 	}
-	return t.Header, claims
+	if t.Header["typ"] != typ || t.Header["kid"] != key.KID() || t.Header["alg"] != key.Algorithm() {
+		tb.Errorf("header: got %v, want typ %s, kid %s, alg %s", t.Header, typ, key.KID(), key.Algorithm())
+	}
+	jti, _ := claims["jti"].(string)
+	if jti == "" || jti != msgJTI {
+		tb.Errorf("jti: got %q in the token and %q in the message, want both equal and set", jti, msgJTI)
+	}
+	delete(claims, "jti")
+	if d := cmp.Diff(want, claims); d != "" {
+		tb.Errorf("claims (-want +got):\n%s", d)
+	}
 }
 
 func with(r secevent.Revocation, edit func(*secevent.Revocation)) secevent.Revocation {
 	edit(&r)
 	return r
-}
-
-// TestLogoutToken: the logout token carries every claim OIDC Back-Channel
-// Logout 1.0 requires (iss, aud, iat, exp, jti, events with the logout
-// member mapped to {}, and sub and/or sid), no nonce, the typ logout+jwt,
-// and travels as a form with one logout_token field.
-func TestLogoutToken(t *testing.T) {
-	key := mustGenerate(t)
-	base := func(extra map[string]any) jwt.MapClaims {
-		c := jwt.MapClaims{
-			"iss": issuer, "aud": audience,
-			"iat": float64(now.Unix()), "exp": float64(now.Add(2 * time.Minute).Unix()),
-			"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
-		}
-		for k, v := range extra {
-			c[k] = v
-		}
-		return c
-	}
-	tests := []struct {
-		name string
-		r    secevent.Revocation
-		want jwt.MapClaims // without jti
-	}{
-		{"session and user", full(), base(map[string]any{"sid": "s1", "sub": "u1"})},
-		{"session only", with(full(), func(r *secevent.Revocation) { r.UserID = "" }), base(map[string]any{"sid": "s1"})},
-		{"user only", with(full(), func(r *secevent.Revocation) { r.SessionID = "" }), base(map[string]any{"sub": "u1"})},
-		{"no ids (random jti)", with(full(), func(r *secevent.Revocation) { r.EventID, r.ReceiverID = "", "" }), base(map[string]any{"sid": "s1", "sub": "u1"})},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			msg, err := secevent.LogoutToken(key, tc.r, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if msg.ContentType != "application/x-www-form-urlencoded" {
-				t.Errorf("content type: got %q, want application/x-www-form-urlencoded", msg.ContentType)
-			}
-			form, err := url.ParseQuery(string(msg.Body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(form) != 1 || len(form["logout_token"]) != 1 {
-				t.Fatalf("form: got %v, want exactly one logout_token", form)
-			}
-			header, claims := mustVerify(t, key, form.Get("logout_token"))
-			if header["typ"] != "logout+jwt" || header["kid"] != key.KID() || header["alg"] != "ES256" {
-				t.Errorf("header: got %v, want typ logout+jwt, kid %s, alg ES256", header, key.KID())
-			}
-			jti, _ := claims["jti"].(string)
-			if jti == "" || jti != msg.JTI {
-				t.Errorf("jti: got %q in the token and %q in the message, want both equal and set", jti, msg.JTI)
-			}
-			delete(claims, "jti")
-			if d := cmp.Diff(tc.want, claims); d != "" {
-				t.Errorf("claims (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-// TestSessionRevoked: the SET carries what RFC 8417, the SSF 1.0 profile
-// and CAEP 1.0 require: iss, iat, jti, aud, txn, a complex sub_id with the
-// session, the user and the tenant, one session-revoked event with
-// event_timestamp, initiating_entity and reason_admin, and no sub or exp;
-// typ secevent+jwt; the body is the token, as application/secevent+jwt.
-func TestSessionRevoked(t *testing.T) {
-	key := mustGenerate(t)
-	subject := func(drop ...string) map[string]any {
-		s := map[string]any{
-			"format":  "complex",
-			"session": map[string]any{"format": "opaque", "id": "s1"},
-			"user":    map[string]any{"format": "iss_sub", "iss": issuer, "sub": "u1"},
-			"tenant":  map[string]any{"format": "opaque", "id": "t1"},
-		}
-		for _, d := range drop {
-			delete(s, d)
-		}
-		return s
-	}
-	claims := func(sub map[string]any, event map[string]any, txn bool) jwt.MapClaims {
-		event["subject"] = sub
-		c := jwt.MapClaims{
-			"iss": issuer, "aud": audience, "iat": float64(now.Unix()),
-			"sub_id": sub,
-			"events": map[string]any{"https://schemas.openid.net/secevent/caep/event-type/session-revoked": event},
-		}
-		if txn {
-			c["txn"] = "1764069037928-0"
-		}
-		return c
-	}
-	ts := float64(revokedAt.Unix())
-	tests := []struct {
-		name string
-		r    secevent.Revocation
-		want jwt.MapClaims // without jti
-	}{
-		{"admin revoke", full(), claims(subject(), map[string]any{
-			"event_timestamp": ts, "initiating_entity": "admin", "reason_admin": map[string]any{"en": "admin_revoke"}}, true)},
-		{"user revoke", with(full(), func(r *secevent.Revocation) { r.Reason = "user_revoke_others" }), claims(subject(), map[string]any{
-			"event_timestamp": ts, "initiating_entity": "user", "reason_admin": map[string]any{"en": "user_revoke_others"}}, true)},
-		{"unknown reason: no initiating_entity", with(full(), func(r *secevent.Revocation) { r.Reason = "session_limit" }), claims(subject(), map[string]any{
-			"event_timestamp": ts, "reason_admin": map[string]any{"en": "session_limit"}}, true)},
-		{"no reason", with(full(), func(r *secevent.Revocation) { r.Reason = "" }), claims(subject(), map[string]any{
-			"event_timestamp": ts}, true)},
-		{"no tenant, no time, no event id", with(full(), func(r *secevent.Revocation) { r.TenantID, r.RevokedAt, r.EventID = "", time.Time{}, "" }),
-			claims(subject("tenant"), map[string]any{"initiating_entity": "admin", "reason_admin": map[string]any{"en": "admin_revoke"}}, false)},
-		{"session only", with(full(), func(r *secevent.Revocation) { r.UserID = "" }), claims(subject("user"), map[string]any{
-			"event_timestamp": ts, "initiating_entity": "admin", "reason_admin": map[string]any{"en": "admin_revoke"}}, true)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			msg, err := secevent.SessionRevoked(key, tc.r, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if msg.ContentType != "application/secevent+jwt" {
-				t.Errorf("content type: got %q, want application/secevent+jwt", msg.ContentType)
-			}
-			header, got := mustVerify(t, key, string(msg.Body))
-			if header["typ"] != "secevent+jwt" || header["kid"] != key.KID() {
-				t.Errorf("header: got %v, want typ secevent+jwt and kid %s", header, key.KID())
-			}
-			jti, _ := got["jti"].(string)
-			if jti == "" || jti != msg.JTI {
-				t.Errorf("jti: got %q in the token and %q in the message, want both equal and set", jti, msg.JTI)
-			}
-			delete(got, "jti")
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("claims (-want +got):\n%s", d)
-			}
-		})
-	}
 }
 
 // TestIncomplete: each builder refuses a revocation without issuer,
