@@ -9,11 +9,13 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/sessiond/sessiond/pkg/delivery"
 	"github.com/sessiond/sessiond/pkg/receiver"
 	"github.com/sessiond/sessiond/pkg/session"
 )
@@ -72,6 +74,8 @@ type Worker struct {
 	ReclaimIdle time.Duration
 	// OnError hears errors of the queue and the store; nil is fine.
 	OnError func(error)
+	// Sleep waits between attempts (tests record the waits); nil sleeps.
+	Sleep func(ctx context.Context, d time.Duration) bool
 
 	mu        sync.Mutex
 	receivers map[string]cachedReceivers
@@ -220,7 +224,7 @@ func (w *Worker) deliver(ctx context.Context, r receiver.Receiver, e session.Eve
 		if w.Observer != nil {
 			w.Observer.Retried(r.Kind)
 		}
-		if !sleep(ctx, Backoff(attempt, w.BaseDelay, w.MaxDelay, rand.Float64())) {
+		if !w.wait(ctx, RetryDelay(err, attempt, w.BaseDelay, w.MaxDelay, rand.Float64())) {
 			return false
 		}
 	}
@@ -305,6 +309,25 @@ func (w *Worker) slot(r receiver.Receiver) chan struct{} {
 		w.slots[key] = s
 	}
 	return s
+}
+
+func (w *Worker) wait(ctx context.Context, d time.Duration) bool {
+	if w.Sleep != nil {
+		return w.Sleep(ctx, d)
+	}
+	return sleep(ctx, d)
+}
+
+// RetryDelay is the wait before retry number attempt+1 after err: the
+// jittered Backoff, or the receiver's Retry-After when that is longer
+// (capped at max).
+func RetryDelay(err error, attempt int, base, max time.Duration, r float64) time.Duration {
+	d := Backoff(attempt, base, max, r)
+	var de *delivery.Error
+	if errors.As(err, &de) && de.RetryAfter > d {
+		d = min(de.RetryAfter, max)
+	}
+	return d
 }
 
 // Backoff is the wait before retry number attempt+1: full jitter (r in

@@ -2,6 +2,7 @@ package push_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/pkg/delivery"
 	"github.com/sessiond/sessiond/pkg/push"
 	"github.com/sessiond/sessiond/pkg/receiver"
 	"github.com/sessiond/sessiond/pkg/session"
@@ -144,5 +146,94 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 		if len(seen) != len(want[x.r.URL]) {
 			t.Errorf("receiver %s of %s got %d of its %d revocations", x.r.ID, x.tenant, len(seen), len(want[x.r.URL]))
 		}
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	const base, maxDelay = 100 * time.Millisecond, 10 * time.Second
+	tests := []struct {
+		name string
+		err  error
+		r    float64
+		want time.Duration
+	}{
+		{"backoff, full jitter", errors.New("refused"), 0.5, 50 * time.Millisecond},
+		{"a longer Retry-After wins", &delivery.Error{StatusCode: 503, RetryAfter: 3 * time.Second}, 0.5, 3 * time.Second},
+		{"a shorter Retry-After does not", &delivery.Error{StatusCode: 503, RetryAfter: time.Millisecond}, 0.5, 50 * time.Millisecond},
+		{"Retry-After capped at the maximum", &delivery.Error{StatusCode: 429, RetryAfter: time.Hour}, 0.5, maxDelay},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := push.RetryDelay(tc.err, 0, base, maxDelay, tc.r); got != tc.want {
+				t.Errorf("RetryDelay = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// flaky answers 503 with Retry-After once per body, then 200.
+type flaky struct {
+	mu    sync.Mutex
+	tries map[string]int
+}
+
+func (f *flaky) Send(_ context.Context, _, _ string, body []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tries[string(body)]++
+	if f.tries[string(body)] == 1 {
+		return &delivery.Error{StatusCode: 503, RetryAfter: 2 * time.Second}
+	}
+	return nil
+}
+
+// TestWorkerHonoursRetryAfter: the worker waits what the receiver's
+// Retry-After asks before its retry (the waits are recorded, not slept).
+func TestWorkerHonoursRetryAfter(t *testing.T) {
+	ctx := context.Background()
+	st := redisstore.New(red.NewClient(t), redisstore.Options{})
+	if err := st.AddReceiver(ctx, receiver.Receiver{ID: "r", TenantID: "tw", URL: "https://rp.example/", Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, "c", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var waits []time.Duration
+	snd := &flaky{tries: map[string]int{}}
+	w := &push.Worker{Queue: st, Store: st, Encoder: plain{}, Sender: snd, Consumer: "c",
+		BaseDelay: time.Millisecond, MaxDelay: time.Minute}
+	w.Sleep = func(_ context.Context, d time.Duration) bool {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return true
+	}
+	s := &session.Session{ID: "s1", UserID: "u", TenantID: "tw", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour), DeviceType: session.DeviceDesktop}
+	if err := st.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "tw"}, IDs: []string{"s1"}, Reason: "admin_revoke"}); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(runCtx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		snd.mu.Lock()
+		n := snd.tries["tw/s1/admin_revoke"]
+		snd.mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 1 || waits[0] != 2*time.Second {
+		t.Errorf("waits before the retries: %v, want [2s] (the Retry-After)", waits)
 	}
 }
