@@ -79,7 +79,7 @@ type Worker struct {
 
 	mu        sync.Mutex
 	receivers map[string]cachedReceivers
-	slots     map[string]chan struct{}
+	limiter   *delivery.Limiter
 }
 
 type cachedReceivers struct {
@@ -113,7 +113,7 @@ func (w *Worker) defaults() {
 		w.OnError = func(error) {}
 	}
 	w.receivers = map[string]cachedReceivers{}
-	w.slots = map[string]chan struct{}{}
+	w.limiter = delivery.NewLimiter(w.PerReceiver)
 }
 
 // Run claims and delivers events until ctx ends. Events in progress then
@@ -198,17 +198,16 @@ func (w *Worker) deliver(ctx context.Context, r receiver.Receiver, e session.Eve
 	if err != nil {
 		return w.fail(ctx, r, e, 0, err)
 	}
-	slot := w.slot(r)
+	key := r.TenantID + "/" + r.ID
 	for attempt := 0; ; attempt++ {
-		select {
-		case slot <- struct{}{}:
-		case <-ctx.Done():
+		release, lerr := w.limiter.Acquire(ctx, key)
+		if lerr != nil {
 			return false
 		}
 		actx, cancel := context.WithTimeout(ctx, w.Timeout)
 		err = w.Sender.Send(actx, r.URL, ct, body)
 		cancel()
-		<-slot
+		release()
 		if err == nil {
 			if w.Observer != nil {
 				w.Observer.Delivered(r.Kind, time.Since(e.RevokedAt))
@@ -224,7 +223,7 @@ func (w *Worker) deliver(ctx context.Context, r receiver.Receiver, e session.Eve
 		if w.Observer != nil {
 			w.Observer.Retried(r.Kind)
 		}
-		if !w.wait(ctx, RetryDelay(err, attempt, w.BaseDelay, w.MaxDelay, rand.Float64())) {
+		if !w.wait(ctx, RetryDelay(err, attempt, w.BaseDelay, w.MaxDelay, nil)) {
 			return false
 		}
 	}
@@ -298,19 +297,6 @@ func (w *Worker) receiversOf(ctx context.Context, tenantID string) ([]receiver.R
 	return list, nil
 }
 
-// slot is the receiver's concurrency bound.
-func (w *Worker) slot(r receiver.Receiver) chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	key := r.TenantID + "/" + r.ID
-	s, ok := w.slots[key]
-	if !ok {
-		s = make(chan struct{}, w.PerReceiver)
-		w.slots[key] = s
-	}
-	return s
-}
-
 func (w *Worker) wait(ctx context.Context, d time.Duration) bool {
 	if w.Sleep != nil {
 		return w.Sleep(ctx, d)
@@ -319,25 +305,15 @@ func (w *Worker) wait(ctx context.Context, d time.Duration) bool {
 }
 
 // RetryDelay is the wait before retry number attempt+1 after err: the
-// jittered Backoff, or the receiver's Retry-After when that is longer
-// (capped at max).
-func RetryDelay(err error, attempt int, base, max time.Duration, r float64) time.Duration {
-	d := Backoff(attempt, base, max, r)
+// jittered delivery.Backoff (rnd as there: nil is the global generator), or
+// the receiver's Retry-After when that is longer (capped at max).
+func RetryDelay(err error, attempt int, base, max time.Duration, rnd *rand.Rand) time.Duration {
+	d := delivery.Backoff(attempt, base, max, rnd)
 	var de *delivery.Error
 	if errors.As(err, &de) && de.RetryAfter > d {
 		d = min(de.RetryAfter, max)
 	}
 	return d
-}
-
-// Backoff is the wait before retry number attempt+1: full jitter (r in
-// [0,1)) on base·2^attempt, capped at max.
-func Backoff(attempt int, base, max time.Duration, r float64) time.Duration {
-	d := max
-	if attempt < 30 {
-		d = min(max, base<<attempt)
-	}
-	return time.Duration(r * float64(d))
 }
 
 // sleep waits d or until ctx ends; false when ctx ended.

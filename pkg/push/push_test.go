@@ -151,20 +151,21 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 
 func TestRetryDelay(t *testing.T) {
 	const base, maxDelay = 100 * time.Millisecond, 10 * time.Second
+	// The jittered backoff of attempt 0 for a generator of this seed.
+	backoff := delivery.Backoff(0, base, maxDelay, rand.New(rand.NewPCG(1, 2)))
 	tests := []struct {
 		name string
 		err  error
-		r    float64
 		want time.Duration
 	}{
-		{"backoff, full jitter", errors.New("refused"), 0.5, 50 * time.Millisecond},
-		{"a longer Retry-After wins", &delivery.Error{StatusCode: 503, RetryAfter: 3 * time.Second}, 0.5, 3 * time.Second},
-		{"a shorter Retry-After does not", &delivery.Error{StatusCode: 503, RetryAfter: time.Millisecond}, 0.5, 50 * time.Millisecond},
-		{"Retry-After capped at the maximum", &delivery.Error{StatusCode: 429, RetryAfter: time.Hour}, 0.5, maxDelay},
+		{"backoff, full jitter", errors.New("refused"), backoff},
+		{"a longer Retry-After wins", &delivery.Error{StatusCode: 503, RetryAfter: 3 * time.Second}, 3 * time.Second},
+		{"a shorter Retry-After does not", &delivery.Error{StatusCode: 503, RetryAfter: time.Nanosecond}, max(backoff, time.Nanosecond)},
+		{"Retry-After capped at the maximum", &delivery.Error{StatusCode: 429, RetryAfter: time.Hour}, maxDelay},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := push.RetryDelay(tc.err, 0, base, maxDelay, tc.r); got != tc.want {
+			if got := push.RetryDelay(tc.err, 0, base, maxDelay, rand.New(rand.NewPCG(1, 2))); got != tc.want {
 				t.Errorf("RetryDelay = %v, want %v", got, tc.want)
 			}
 		})
