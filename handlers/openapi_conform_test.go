@@ -121,12 +121,23 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	// Tenant T2 holds the most receivers it may; the first is read, its
 	// failures listed and redelivered, and it is deleted last.
 	var rid string
-	for i := 0; i < receiver.MaxPerTenant; i++ {
+	for i := 0; i < receiver.MaxPerOwner; i++ {
 		r := e.post(t, "/api/v1/tenants/T2/sessions/receivers", e.token(t, superAdmin),
 			map[string]any{"url": "https://rp.example/" + strconv.Itoa(i), "kind": "caep", "audience": "rp"})
 		mustStatus(t, r, http.StatusCreated)
 		if rid == "" {
 			rid = mustDecode[envelope[receiverJSON]](t, r).Data.ID
+		}
+	}
+	// The platform holds the most receivers it may, registered by a super
+	// admin under the admin route; its first is read, redelivered, deleted.
+	var prid string
+	for i := 0; i < receiver.MaxPerOwner; i++ {
+		r := e.post(t, "/api/v1/admin/sessions/receivers", e.token(t, superAdmin),
+			map[string]any{"url": "https://rp.example/" + strconv.Itoa(i), "kind": "backchannel_logout", "audience": "rp"})
+		mustStatus(t, r, http.StatusCreated)
+		if prid == "" {
+			prid = mustDecode[envelope[receiverJSON]](t, r).Data.ID
 		}
 	}
 	const (
@@ -247,6 +258,35 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: "/api/v1/tenants/T2/sessions/receivers/" + rid + "/failures", caller: super, want: 200},
 		{method: "POST", path: "/api/v1/tenants/T2/sessions/receivers/" + rid + "/redeliver", caller: super, want: 200},
 		{method: "DELETE", path: "/api/v1/tenants/T2/sessions/receivers/" + rid, caller: super, want: 204},
+		{method: "POST", path: admin + "/receivers", caller: padmin, body: map[string]any{"url": "https://rp.example/p", "kind": "caep", "audience": "rp"}, want: 201},
+		{method: "POST", path: admin + "/receivers", caller: super, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}, want: 409},
+		{method: "POST", path: admin + "/receivers", body: map[string]any{}, want: 401},
+		{method: "POST", path: admin + "/receivers", caller: tadmin, body: map[string]any{}, want: 403},
+		{method: "POST", path: admin + "/receivers", caller: padmin, body: map[string]any{"url": "http://rp.example/x", "kind": "caep", "audience": "rp"}, want: 422},
+		{method: "POST", path: admin + "/receivers", caller: padmin, body: big, want: 413},
+		{method: "GET", path: admin + "/receivers", caller: pread, want: 200},
+		{method: "GET", path: admin + "/receivers", want: 401},
+		{method: "GET", path: admin + "/receivers", caller: user, want: 403},
+		{method: "GET", path: admin + "/receivers/" + prid, caller: super, want: 200},
+		{method: "GET", path: admin + "/receivers/" + prid, caller: padmin, want: 404},
+		{method: "GET", path: admin + "/receivers/nope", want: 401},
+		{method: "GET", path: admin + "/receivers/nope", caller: tadmin, want: 403},
+		{method: "GET", path: admin + "/receivers/b.d", caller: super, want: 422},
+		{method: "GET", path: admin + "/receivers/" + prid + "/failures", caller: super, want: 200},
+		{method: "GET", path: admin + "/receivers/nope/failures", caller: super, want: 404},
+		{method: "GET", path: admin + "/receivers/nope/failures", want: 401},
+		{method: "GET", path: admin + "/receivers/nope/failures", caller: tadmin, want: 403},
+		{method: "GET", path: admin + "/receivers/b.d/failures", caller: super, want: 422},
+		{method: "POST", path: admin + "/receivers/" + prid + "/redeliver", caller: pwrite, want: 200},
+		{method: "POST", path: admin + "/receivers/nope/redeliver", caller: super, want: 404},
+		{method: "POST", path: admin + "/receivers/nope/redeliver", want: 401},
+		{method: "POST", path: admin + "/receivers/nope/redeliver", caller: pread, want: 403},
+		{method: "POST", path: admin + "/receivers/b.d/redeliver", caller: super, want: 422},
+		{method: "DELETE", path: admin + "/receivers/nope", caller: super, want: 404},
+		{method: "DELETE", path: admin + "/receivers/nope", want: 401},
+		{method: "DELETE", path: admin + "/receivers/nope", caller: tadmin, want: 403},
+		{method: "DELETE", path: admin + "/receivers/b.d", caller: super, want: 422},
+		{method: "DELETE", path: admin + "/receivers/" + prid, caller: super, want: 204},
 
 		{method: "GET", path: "/api/v1/internal/sessions/events", want: 401},
 		{method: "GET", path: "/api/v1/internal/sessions/events", token: "not-a-jwt", want: 401},
@@ -348,6 +388,12 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "DELETE", path: t1 + "/receivers/nope", caller: tadmin},
 		{method: "GET", path: t1 + "/receivers/nope/failures", caller: tadmin},
 		{method: "POST", path: t1 + "/receivers/nope/redeliver", caller: tadmin},
+		{method: "GET", path: admin + "/receivers", caller: padmin},
+		{method: "POST", path: admin + "/receivers", caller: padmin, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}},
+		{method: "GET", path: admin + "/receivers/nope", caller: super},
+		{method: "DELETE", path: admin + "/receivers/nope", caller: super},
+		{method: "GET", path: admin + "/receivers/nope/failures", caller: super},
+		{method: "POST", path: admin + "/receivers/nope/redeliver", caller: super},
 		{method: "PUT", path: t1 + "/policy", caller: tadmin, body: map[string]any{}},
 		{method: "GET", path: t1 + "/users/u1", caller: super},
 		{method: "POST", path: t1 + "/users/u1/revoke", caller: super, body: map[string]any{"revoke_all": true}},

@@ -19,14 +19,66 @@ const maxReceiverURLLen = 2048
 // receiverFields are the fields of a receiver body; any other is refused.
 var receiverFields = []string{"url", "kind", "audience", "events"}
 
-// tenantReceivers: GET /api/v1/tenants/{tenant_id}/sessions/receivers (an
-// extension).
-func (a *api) tenantReceivers(c *gin.Context) {
-	_, tenantID, ok := a.tenantOnly(c, auth.Read)
+// ownerOf resolves the receivers' owner of a route for access, checking
+// the caller's reach; ok is false when it has answered already. v collects
+// the path's validation errors.
+type ownerOf func(c *gin.Context, v *ValidationError, access auth.Access) (receiver.Owner, bool)
+
+// tenantOwner: the receivers under /api/v1/tenants/{tenant_id}/sessions
+// belong to the tenant, with the tenant endpoints' reach.
+func (a *api) tenantOwner(c *gin.Context, v *ValidationError, access auth.Access) (receiver.Owner, bool) {
+	_, tenantID, ok := a.tenantScope(c, v, access)
+	return receiver.TenantOwner(tenantID), ok
+}
+
+// adminOwner: the receivers under /api/v1/admin/sessions belong to the
+// caller's partner (a partner admin) or to the platform (a super admin, or
+// a platform token with the admin scopes); a tenant admin registers its
+// tenant's under the tenant's path, and anyone else gets 403.
+func (a *api) adminOwner(c *gin.Context, _ *ValidationError, access auth.Access) (receiver.Owner, bool) {
+	p := principal(c)
+	err := auth.Admin(p, access)
+	if err == nil {
+		switch p.Kind() {
+		case auth.KindPartnerAdmin:
+			return receiver.PartnerOwner(p.PartnerID), true
+		case auth.KindSuperAdmin, auth.KindPlatform:
+			return receiver.PlatformOwner(), true
+		}
+		err = auth.ErrForbidden
+	}
+	fail(c, err)
+	return receiver.Owner{}, false
+}
+
+// receiverRoutes serves the receivers of the owner that ownerOf resolves
+// (extensions): list and register, read and delete one, its failures and
+// their redelivery.
+func (a *api) receiverRoutes(g *gin.RouterGroup, owner ownerOf) {
+	g.GET("/receivers", func(c *gin.Context) { a.listReceivers(c, owner) })
+	g.POST("/receivers", func(c *gin.Context) { a.addReceiver(c, owner) })
+	g.GET("/receivers/:receiver_id", func(c *gin.Context) {
+		if r, ok := a.receiverOf(c, owner, auth.Read); ok {
+			respond(c, http.StatusOK, toReceiver(r))
+		}
+	})
+	g.DELETE("/receivers/:receiver_id", func(c *gin.Context) { a.deleteReceiver(c, owner) })
+	g.GET("/receivers/:receiver_id/failures", func(c *gin.Context) { a.receiverFailures(c, owner) })
+	g.POST("/receivers/:receiver_id/redeliver", func(c *gin.Context) { a.redeliver(c, owner) })
+}
+
+// listReceivers: GET …/receivers.
+func (a *api) listReceivers(c *gin.Context, owner ownerOf) {
+	var v ValidationError
+	o, ok := owner(c, &v, auth.Read)
 	if !ok {
 		return
 	}
-	rs, err := a.Receivers.Receivers(c, tenantID)
+	if err := v.err(); err != nil {
+		fail(c, err)
+		return
+	}
+	rs, err := a.Receivers.Receivers(c, o)
 	if err != nil {
 		fail(c, err)
 		return
@@ -38,11 +90,10 @@ func (a *api) tenantReceivers(c *gin.Context) {
 	respond(c, http.StatusOK, out)
 }
 
-// tenantAddReceiver: POST /api/v1/tenants/{tenant_id}/sessions/receivers
-// (an extension) registers a receiver; 201 with it.
-func (a *api) tenantAddReceiver(c *gin.Context) {
+// addReceiver: POST …/receivers registers a receiver; 201 with it.
+func (a *api) addReceiver(c *gin.Context, owner ownerOf) {
 	var v ValidationError
-	_, tenantID, ok := a.tenantScope(c, &v, auth.Write)
+	o, ok := owner(c, &v, auth.Write)
 	if !ok {
 		return
 	}
@@ -53,7 +104,7 @@ func (a *api) tenantAddReceiver(c *gin.Context) {
 	}
 	b.only(receiverFields...)
 	r := receiver.Receiver{
-		ID: session.NewID(), TenantID: tenantID, CreatedAt: a.Now().UTC(),
+		ID: session.NewID(), Owner: o, CreatedAt: a.Now().UTC(),
 		URL: b.str("url", maxReceiverURLLen), Kind: b.str("kind", 32), Audience: b.str("audience", receiver.MaxAudienceLen),
 	}
 	if _, given := b.present("url"); !given {
@@ -83,34 +134,27 @@ func (a *api) tenantAddReceiver(c *gin.Context) {
 	respond(c, http.StatusCreated, toReceiver(r))
 }
 
-// tenantReceiver: GET /api/v1/tenants/{tenant_id}/sessions/receivers/{receiver_id}
-func (a *api) tenantReceiver(c *gin.Context) {
-	if r, ok := a.receiverOf(c, auth.Read); ok {
-		respond(c, http.StatusOK, toReceiver(r))
-	}
-}
-
-// tenantDeleteReceiver: DELETE /api/v1/tenants/{tenant_id}/sessions/receivers/{receiver_id}
-func (a *api) tenantDeleteReceiver(c *gin.Context) {
-	r, ok := a.receiverOf(c, auth.Write)
+// deleteReceiver: DELETE …/receivers/{receiver_id}.
+func (a *api) deleteReceiver(c *gin.Context, owner ownerOf) {
+	r, ok := a.receiverOf(c, owner, auth.Write)
 	if !ok {
 		return
 	}
-	if err := a.Receivers.DeleteReceiver(c, r.TenantID, r.ID); err != nil {
+	if err := a.Receivers.DeleteReceiver(c, r.Owner, r.ID); err != nil {
 		fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
-// tenantReceiverFailures: GET …/receivers/{receiver_id}/failures: the
-// deliveries that failed past their retries, newest first.
-func (a *api) tenantReceiverFailures(c *gin.Context) {
-	r, ok := a.receiverOf(c, auth.Read)
+// receiverFailures: GET …/receivers/{receiver_id}/failures: the deliveries
+// that failed past their retries, newest first.
+func (a *api) receiverFailures(c *gin.Context, owner ownerOf) {
+	r, ok := a.receiverOf(c, owner, auth.Read)
 	if !ok {
 		return
 	}
-	fs, err := a.Receivers.Failures(c, r.TenantID, r.ID)
+	fs, err := a.Receivers.Failures(c, r.Owner, r.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -122,14 +166,14 @@ func (a *api) tenantReceiverFailures(c *gin.Context) {
 	respond(c, http.StatusOK, out)
 }
 
-// tenantRedeliver: POST …/receivers/{receiver_id}/redeliver tries each
-// failure once more, now; what fails again stays a failure.
-func (a *api) tenantRedeliver(c *gin.Context) {
-	r, ok := a.receiverOf(c, auth.Write)
+// redeliver: POST …/receivers/{receiver_id}/redeliver tries each failure
+// once more, now; what fails again stays a failure.
+func (a *api) redeliver(c *gin.Context, owner ownerOf) {
+	r, ok := a.receiverOf(c, owner, auth.Write)
 	if !ok {
 		return
 	}
-	fs, err := a.Receivers.TakeFailures(c, r.TenantID, r.ID)
+	fs, err := a.Receivers.TakeFailures(c, r.Owner, r.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -142,11 +186,11 @@ func (a *api) tenantRedeliver(c *gin.Context) {
 	respond(c, http.StatusOK, wire.Redelivery{Delivered: delivered, Failed: failed})
 }
 
-// receiverOf checks the tenant's reach for access and loads the path's
-// receiver; ok is false when it has answered already.
-func (a *api) receiverOf(c *gin.Context, access auth.Access) (receiver.Receiver, bool) {
+// receiverOf resolves the owner for access and loads the path's receiver;
+// ok is false when it has answered already.
+func (a *api) receiverOf(c *gin.Context, owner ownerOf, access auth.Access) (receiver.Receiver, bool) {
 	var v ValidationError
-	_, tenantID, ok := a.tenantScope(c, &v, access)
+	o, ok := owner(c, &v, access)
 	if !ok {
 		return receiver.Receiver{}, false
 	}
@@ -155,7 +199,7 @@ func (a *api) receiverOf(c *gin.Context, access auth.Access) (receiver.Receiver,
 		fail(c, err)
 		return receiver.Receiver{}, false
 	}
-	r, err := a.Receivers.Receiver(c, tenantID, id)
+	r, err := a.Receivers.Receiver(c, o, id)
 	if err != nil {
 		fail(c, err)
 		return receiver.Receiver{}, false

@@ -83,3 +83,56 @@ func TestReceiverRoutes(t *testing.T) {
 		mustStatus(t, e.get(t, "/.well-known/jwks.json", ""), http.StatusOK)
 	})
 }
+
+// TestAdminReceiverRoutes: under /api/v1/admin/sessions/receivers a partner
+// admin registers its partner's receivers and a super admin (or a platform
+// token with the admin scopes) the platform's; each sees only its own, a
+// tenant admin and a user get 403, and a tenant's receivers stay apart.
+func TestAdminReceiverRoutes(t *testing.T) {
+	e := newEnvWith(t, backends[0].client(t), envConfig{push: true})
+	e.seedWorld(t)
+	const path = "/api/v1/admin/sessions/receivers"
+	body := func(aud string) map[string]any {
+		return map[string]any{"url": "https://rp.example/caep", "kind": "caep", "audience": aud}
+	}
+	pa, root := e.token(t, partnerAdmin), e.token(t, superAdmin)
+	r := e.post(t, path, pa, body("partner-rp"))
+	mustStatus(t, r, http.StatusCreated)
+	partnerRcv := mustDecode[envelope[receiverJSON]](t, r).Data
+	r = e.post(t, path, e.token(t, platformWrite), body("platform-rp"))
+	mustStatus(t, r, http.StatusCreated)
+	platformRcv := mustDecode[envelope[receiverJSON]](t, r).Data
+	mustStatus(t, e.post(t, pathTenant("T1")+"/receivers", e.token(t, tenantAdmin), body("tenant-rp")), http.StatusCreated)
+
+	lists := []struct {
+		name string
+		tok  string
+		want string
+	}{
+		{"partner admin", pa, "partner-rp"},
+		{"super admin", root, "platform-rp"},
+		{"platform read", e.token(t, platformRead), "platform-rp"},
+	}
+	for _, tc := range lists {
+		t.Run(tc.name, func(t *testing.T) {
+			list := mustDecode[envelope[[]receiverJSON]](t, e.get(t, path, tc.tok)).Data
+			if len(list) != 1 || list[0].Audience != tc.want {
+				t.Errorf("list %+v, want only %s", list, tc.want)
+			}
+		})
+	}
+	// One owner cannot reach another's receiver by id.
+	mustStatus(t, e.get(t, path+"/"+platformRcv.ID, pa), http.StatusNotFound)
+	mustStatus(t, e.del(t, path+"/"+partnerRcv.ID, root), http.StatusNotFound)
+	mustStatus(t, e.get(t, path+"/"+partnerRcv.ID+"/failures", pa), http.StatusOK)
+	for _, tok := range []string{e.token(t, tenantAdmin), e.token(t, userU1), ""} {
+		if r := e.get(t, path, tok); r.Code != http.StatusForbidden && r.Code != http.StatusUnauthorized {
+			t.Errorf("list by a non-admin: %d", r.Code)
+		}
+	}
+	mustStatus(t, e.post(t, path, e.token(t, tenantAdmin), body("x")), http.StatusForbidden)
+	mustStatus(t, e.post(t, path, e.token(t, platformRead), body("x")), http.StatusForbidden)
+	mustStatus(t, e.post(t, path, pa, map[string]any{"url": "http://rp.example/", "kind": "caep", "audience": "a"}), http.StatusUnprocessableEntity)
+	mustStatus(t, e.del(t, path+"/"+partnerRcv.ID, pa), http.StatusNoContent)
+	mustStatus(t, e.del(t, path+"/"+partnerRcv.ID, pa), http.StatusNotFound)
+}

@@ -47,8 +47,9 @@ type Deps struct {
 	// Console, when set, serves the browser console at /console and the
 	// assets below it.
 	Console http.Handler
-	// Receivers and Push, when both set, serve the tenants' push receivers
-	// (…/sessions/receivers); JWKS serves the keys that sign what they get
+	// Receivers and Push, when both set, serve the push receivers of a
+	// tenant (/api/v1/tenants/{t}/sessions/receivers) and of a partner or
+	// the platform (/api/v1/admin/sessions/receivers); JWKS serves the keys that sign what they get
 	// at /.well-known/jwks.json. PushAllowLoopbackHTTP lets a receiver URL
 	// be http to a loopback host (dev mode).
 	// VerifyCache, when set, lets verify answer a token it answered less
@@ -124,6 +125,9 @@ func New(d Deps) *gin.Engine {
 	admin.GET("", a.adminList)
 	admin.GET("/", a.adminList)
 	admin.POST("/revoke-all", a.adminRevokeAll)
+	if d.Receivers != nil && d.Push != nil {
+		a.receiverRoutes(admin, a.adminOwner)
+	}
 	admin.GET("/:session_id", a.adminGet)
 	admin.DELETE("/:session_id", a.adminRevoke)
 
@@ -140,12 +144,7 @@ func New(d Deps) *gin.Engine {
 	t.GET("/policy", a.tenantPolicy)
 	t.PUT("/policy", a.tenantSetPolicy)
 	if d.Receivers != nil && d.Push != nil {
-		t.GET("/receivers", a.tenantReceivers)
-		t.POST("/receivers", a.tenantAddReceiver)
-		t.GET("/receivers/:receiver_id", a.tenantReceiver)
-		t.DELETE("/receivers/:receiver_id", a.tenantDeleteReceiver)
-		t.GET("/receivers/:receiver_id/failures", a.tenantReceiverFailures)
-		t.POST("/receivers/:receiver_id/redeliver", a.tenantRedeliver)
+		a.receiverRoutes(t, a.tenantOwner)
 	}
 	t.GET("/users/:user_id", a.tenantUserList)
 	t.POST("/users/:user_id/revoke", a.tenantUserRevoke)

@@ -3,6 +3,8 @@ package redisstore
 import (
 	"strings"
 	"time"
+
+	"github.com/sessiond/sessiond/pkg/receiver"
 )
 
 // Key schema. Everything a tenant owns carries the hash tag {T}, so it lives in
@@ -48,6 +50,8 @@ import (
 //	po:{T}               hash   the tenant's session policy (policy.go); no expiry
 //	rc:{T}               hash   receiver id -> the tenant's push receiver (receivers.go); no expiry
 //	dl:{T}:<id>          list   the receiver's failed deliveries, newest first
+//	rc:{p:P}, dl:{p:P}:<id>     the same for the partner's receivers
+//	rc:{#g}, dl:{#g}:<id>       the same for the platform's receivers
 type keys struct{ tag string }
 
 func tenantKeys(tenantID string) keys { return keys{tag: "{" + tenantID + "}"} }
@@ -80,6 +84,18 @@ func (k keys) created(t time.Time) string {
 }
 func (k keys) revoked(t time.Time) string {
 	return "st:" + k.tag + ":r:" + t.UTC().Format("2006010215")
+}
+
+// ownerKeys are the keys of a receiver owner: the tenant's, or the
+// partner's {p:P} or the platform's {#g} tags, which no tenant tag equals.
+func ownerKeys(o receiver.Owner) keys {
+	switch o.Scope {
+	case receiver.ScopePartner:
+		return keys{tag: "{p:" + o.ID + "}"}
+	case receiver.ScopePlatform:
+		return keys{tag: "{#g}"}
+	}
+	return tenantKeys(o.ID)
 }
 
 func pointerKey(sid string) string        { return "sid:{" + sid + "}" }

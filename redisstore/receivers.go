@@ -14,12 +14,15 @@ import (
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
-// Revocation push (pkg/receiver): a tenant's receivers and the deliveries
-// that failed past their retries, in the tenant's slot, and the consumer
-// group that shares the revocation stream among the instances.
+// Revocation push (pkg/receiver): the receivers of a tenant, a partner or
+// the platform and the deliveries that failed past their retries, in the
+// owner's slot ({T}, {p:P} or {#g}), and the consumer group that shares the
+// revocation stream among the instances.
 //
 //	rc:{T}          hash  receiver id -> JSON of the receiver (no expiry: configuration)
 //	dl:{T}:<id>     list  the receiver's failed deliveries, newest first (at most receiver.MaxFailures)
+//	rc:{p:P}, dl:{p:P}:<id>   the same for the partner's receivers
+//	rc:{#g}, dl:{#g}:<id>     the same for the platform's receivers
 //	ev:{#revocations} group "push": every instance is a consumer
 var (
 	_ receiver.Store = (*Store)(nil)
@@ -49,13 +52,13 @@ type storedEvent struct {
 	RevokedAt                                                       int64
 }
 
-// AddReceiver stores r; receiver.ErrTooMany beyond receiver.MaxPerTenant.
+// AddReceiver stores r; receiver.ErrTooMany beyond receiver.MaxPerOwner.
 func (s *Store) AddReceiver(ctx context.Context, r receiver.Receiver) error {
 	b, err := json.Marshal(storedReceiver{URL: r.URL, Kind: r.Kind, Audience: r.Audience, Events: r.Events, CreatedAt: ms(r.CreatedAt)})
 	if err != nil {
 		return err
 	}
-	n, err := run(ctx, s.rdb, addReceiverCall{receivers: tenantKeys(r.TenantID).receivers(), id: r.ID, receiver: string(b), max: receiver.MaxPerTenant}).Int()
+	n, err := run(ctx, s.rdb, addReceiverCall{receivers: ownerKeys(r.Owner).receivers(), id: r.ID, receiver: string(b), max: receiver.MaxPerOwner}).Int()
 	if err != nil {
 		return wrap("add receiver", err)
 	}
@@ -65,15 +68,15 @@ func (s *Store) AddReceiver(ctx context.Context, r receiver.Receiver) error {
 	return nil
 }
 
-// Receivers lists a tenant's receivers, oldest first.
-func (s *Store) Receivers(ctx context.Context, tenantID string) ([]receiver.Receiver, error) {
-	h, err := s.rdb.HGetAll(ctx, tenantKeys(tenantID).receivers()).Result()
+// Receivers lists an owner's receivers, oldest first.
+func (s *Store) Receivers(ctx context.Context, o receiver.Owner) ([]receiver.Receiver, error) {
+	h, err := s.rdb.HGetAll(ctx, ownerKeys(o).receivers()).Result()
 	if err != nil {
 		return nil, wrap("receivers", err)
 	}
 	out := make([]receiver.Receiver, 0, len(h))
 	for id, v := range h {
-		if r, ok := decodeReceiver(tenantID, id, v); ok {
+		if r, ok := decodeReceiver(o, id, v); ok {
 			out = append(out, r)
 		}
 	}
@@ -87,12 +90,12 @@ func (s *Store) Receivers(ctx context.Context, tenantID string) ([]receiver.Rece
 }
 
 // Receiver returns one receiver.
-func (s *Store) Receiver(ctx context.Context, tenantID, id string) (receiver.Receiver, error) {
-	v, err := s.rdb.HGet(ctx, tenantKeys(tenantID).receivers(), id).Result()
+func (s *Store) Receiver(ctx context.Context, o receiver.Owner, id string) (receiver.Receiver, error) {
+	v, err := s.rdb.HGet(ctx, ownerKeys(o).receivers(), id).Result()
 	if err != nil {
 		return receiver.Receiver{}, wrap("receiver", err)
 	}
-	r, ok := decodeReceiver(tenantID, id, v)
+	r, ok := decodeReceiver(o, id, v)
 	if !ok {
 		return receiver.Receiver{}, session.ErrNotFound
 	}
@@ -100,8 +103,8 @@ func (s *Store) Receiver(ctx context.Context, tenantID, id string) (receiver.Rec
 }
 
 // DeleteReceiver removes a receiver and its failures.
-func (s *Store) DeleteReceiver(ctx context.Context, tenantID, id string) error {
-	k := tenantKeys(tenantID)
+func (s *Store) DeleteReceiver(ctx context.Context, o receiver.Owner, id string) error {
+	k := ownerKeys(o)
 	pipe := s.rdb.TxPipeline()
 	n := pipe.HDel(ctx, k.receivers(), id)
 	pipe.Del(ctx, k.failures(id))
@@ -126,7 +129,7 @@ func (s *Store) AddFailure(ctx context.Context, r receiver.Receiver, f receiver.
 	if err != nil {
 		return err
 	}
-	key := tenantKeys(r.TenantID).failures(r.ID)
+	key := ownerKeys(r.Owner).failures(r.ID)
 	pipe := s.rdb.TxPipeline()
 	pipe.LPush(ctx, key, b)
 	pipe.LTrim(ctx, key, 0, receiver.MaxFailures-1)
@@ -135,8 +138,8 @@ func (s *Store) AddFailure(ctx context.Context, r receiver.Receiver, f receiver.
 }
 
 // Failures returns a receiver's failures, newest first.
-func (s *Store) Failures(ctx context.Context, tenantID, id string) ([]receiver.Failure, error) {
-	vals, err := s.rdb.LRange(ctx, tenantKeys(tenantID).failures(id), 0, -1).Result()
+func (s *Store) Failures(ctx context.Context, o receiver.Owner, id string) ([]receiver.Failure, error) {
+	vals, err := s.rdb.LRange(ctx, ownerKeys(o).failures(id), 0, -1).Result()
 	if err != nil {
 		return nil, wrap("failures", err)
 	}
@@ -144,8 +147,8 @@ func (s *Store) Failures(ctx context.Context, tenantID, id string) ([]receiver.F
 }
 
 // TakeFailures removes and returns a receiver's failures, oldest first.
-func (s *Store) TakeFailures(ctx context.Context, tenantID, id string) ([]receiver.Failure, error) {
-	key := tenantKeys(tenantID).failures(id)
+func (s *Store) TakeFailures(ctx context.Context, o receiver.Owner, id string) ([]receiver.Failure, error) {
+	key := ownerKeys(o).failures(id)
 	pipe := s.rdb.TxPipeline()
 	all := pipe.LRange(ctx, key, 0, -1)
 	pipe.Del(ctx, key)
@@ -159,12 +162,12 @@ func (s *Store) TakeFailures(ctx context.Context, tenantID, id string) ([]receiv
 	return out, nil
 }
 
-func decodeReceiver(tenantID, id, v string) (receiver.Receiver, bool) {
+func decodeReceiver(o receiver.Owner, id, v string) (receiver.Receiver, bool) {
 	var sr storedReceiver
 	if json.Unmarshal([]byte(v), &sr) != nil {
 		return receiver.Receiver{}, false
 	}
-	return receiver.Receiver{ID: id, TenantID: tenantID, URL: sr.URL, Kind: sr.Kind, Audience: sr.Audience,
+	return receiver.Receiver{ID: id, Owner: o, URL: sr.URL, Kind: sr.Kind, Audience: sr.Audience,
 		Events: sr.Events, CreatedAt: fromMS(sr.CreatedAt)}, true
 }
 

@@ -18,26 +18,27 @@ func TestReceivers(t *testing.T) {
 		ctx := context.Background()
 		st := New(rdb, Options{})
 		at := time.Now().UTC().Truncate(time.Millisecond)
+		tr := receiver.TenantOwner("tr")
 		var added []receiver.Receiver
-		for i := 0; i < receiver.MaxPerTenant; i++ {
-			r := receiver.Receiver{ID: fmt.Sprintf("r%02d", i), TenantID: "tr", URL: "https://rp.example/logout", Kind: receiver.KindCAEP,
+		for i := 0; i < receiver.MaxPerOwner; i++ {
+			r := receiver.Receiver{ID: fmt.Sprintf("r%02d", i), Owner: tr, URL: "https://rp.example/logout", Kind: receiver.KindCAEP,
 				Audience: "rp", Events: []string{"admin_revoke"}, CreatedAt: at.Add(time.Duration(i) * time.Millisecond)}
 			if err := st.AddReceiver(ctx, r); err != nil {
 				t.Fatalf("add %d: %v", i, err)
 			}
 			added = append(added, r)
 		}
-		if err := st.AddReceiver(ctx, receiver.Receiver{ID: "one-too-many", TenantID: "tr", CreatedAt: at}); !errors.Is(err, receiver.ErrTooMany) {
+		if err := st.AddReceiver(ctx, receiver.Receiver{ID: "one-too-many", Owner: tr, CreatedAt: at}); !errors.Is(err, receiver.ErrTooMany) {
 			t.Errorf("add beyond the bound: %v, want ErrTooMany", err)
 		}
-		list, err := st.Receivers(ctx, "tr")
-		if err != nil || len(list) != receiver.MaxPerTenant || list[0].ID != "r00" || list[0].URL != added[0].URL || !list[0].CreatedAt.Equal(at) {
+		list, err := st.Receivers(ctx, tr)
+		if err != nil || len(list) != receiver.MaxPerOwner || list[0].ID != "r00" || list[0].URL != added[0].URL || !list[0].CreatedAt.Equal(at) {
 			t.Fatalf("receivers: %d, %+v, %v", len(list), list[0], err)
 		}
-		if other, err := st.Receivers(ctx, "other"); err != nil || len(other) != 0 {
+		if other, err := st.Receivers(ctx, receiver.TenantOwner("other")); err != nil || len(other) != 0 {
 			t.Errorf("another tenant's receivers: %v, %v", other, err)
 		}
-		if _, err := st.Receiver(ctx, "other", "r00"); !errors.Is(err, session.ErrNotFound) {
+		if _, err := st.Receiver(ctx, receiver.TenantOwner("other"), "r00"); !errors.Is(err, session.ErrNotFound) {
 			t.Errorf("a receiver through another tenant: %v, want ErrNotFound", err)
 		}
 
@@ -49,26 +50,72 @@ func TestReceivers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		fs, err := st.Failures(ctx, "tr", "r00")
+		fs, err := st.Failures(ctx, tr, "r00")
 		if err != nil || len(fs) != 3 || fs[0].Event.ID != "1-2" || fs[0].Attempts != 6 || !fs[0].Event.RevokedAt.Equal(at) {
 			t.Fatalf("failures: %+v, %v", fs, err)
 		}
-		taken, err := st.TakeFailures(ctx, "tr", "r00")
+		taken, err := st.TakeFailures(ctx, tr, "r00")
 		if err != nil || len(taken) != 3 || taken[0].Event.ID != "1-0" {
 			t.Fatalf("taken: %+v, %v", taken, err)
 		}
-		if fs, _ := st.Failures(ctx, "tr", "r00"); len(fs) != 0 {
+		if fs, _ := st.Failures(ctx, tr, "r00"); len(fs) != 0 {
 			t.Errorf("failures after taking them: %d", len(fs))
 		}
 		_ = st.AddFailure(ctx, added[0], receiver.Failure{Event: session.Event{ID: "2-0"}, At: at})
-		if err := st.DeleteReceiver(ctx, "tr", "r00"); err != nil {
+		if err := st.DeleteReceiver(ctx, tr, "r00"); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.DeleteReceiver(ctx, "tr", "r00"); !errors.Is(err, session.ErrNotFound) {
+		if err := st.DeleteReceiver(ctx, tr, "r00"); !errors.Is(err, session.ErrNotFound) {
 			t.Errorf("delete twice: %v, want ErrNotFound", err)
 		}
 		if keys := scanKeys(t, rdb, tenantKeys("tr").failures("r00")); len(keys) != 0 {
 			t.Errorf("the deleted receiver's failures are left: %v", keys)
+		}
+	})
+}
+
+// TestReceiverOwnersApart: a tenant, a partner and the platform with the
+// same receiver id and, for the first two, the same name keep apart
+// receivers and failures, each bounded on its own.
+func TestReceiverOwnersApart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := New(rdb, Options{})
+		owners := []receiver.Owner{receiver.TenantOwner("x"), receiver.PartnerOwner("x"), receiver.PlatformOwner()}
+		for i, o := range owners {
+			r := receiver.Receiver{ID: "same", Owner: o, URL: fmt.Sprintf("https://rp%d.example/", i), Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}
+			if err := st.AddReceiver(ctx, r); err != nil {
+				t.Fatalf("%s: %v", o, err)
+			}
+			if err := st.AddFailure(ctx, r, receiver.Failure{Event: session.Event{ID: fmt.Sprintf("1-%d", i)}, At: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, o := range owners {
+			list, err := st.Receivers(ctx, o)
+			if err != nil || len(list) != 1 || list[0].URL != fmt.Sprintf("https://rp%d.example/", i) || list[0].Owner != o {
+				t.Errorf("%s: receivers %+v, %v", o, list, err)
+			}
+			fs, err := st.Failures(ctx, o, "same")
+			if err != nil || len(fs) != 1 || fs[0].Event.ID != fmt.Sprintf("1-%d", i) {
+				t.Errorf("%s: failures %+v, %v", o, fs, err)
+			}
+		}
+		// The platform's bound is its own: the tenant's one receiver does
+		// not count.
+		for i := 1; i < receiver.MaxPerOwner; i++ {
+			if err := st.AddReceiver(ctx, receiver.Receiver{ID: fmt.Sprintf("p%d", i), Owner: receiver.PlatformOwner(), CreatedAt: time.Now()}); err != nil {
+				t.Fatalf("platform receiver %d: %v", i, err)
+			}
+		}
+		if err := st.AddReceiver(ctx, receiver.Receiver{ID: "over", Owner: receiver.PlatformOwner(), CreatedAt: time.Now()}); !errors.Is(err, receiver.ErrTooMany) {
+			t.Errorf("platform beyond its bound: %v", err)
+		}
+		if err := st.DeleteReceiver(ctx, receiver.PartnerOwner("x"), "same"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Receiver(ctx, receiver.TenantOwner("x"), "same"); err != nil {
+			t.Errorf("the tenant's receiver after deleting the partner's: %v", err)
 		}
 	})
 }

@@ -163,14 +163,19 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// handle delivers one event to each receiver that wants it; true when the
+// handle delivers one event to each receiver that wants it (the
+// tenant's, its partner's and the platform's); true when the
 // event is done (delivered or failed everywhere), false when ctx ended
 // first or the receivers could not be read.
 func (w *Worker) handle(ctx context.Context, e session.Event) bool {
-	rs, err := w.receiversOf(ctx, e.TenantID)
-	if err != nil {
-		w.OnError(err)
-		return false
+	var rs []receiver.Receiver
+	for _, o := range receiver.OwnersOf(e.TenantID, e.PartnerID) {
+		list, err := w.receiversOf(ctx, o)
+		if err != nil {
+			w.OnError(err)
+			return false
+		}
+		rs = append(rs, list...)
 	}
 	var wg sync.WaitGroup
 	done := true
@@ -198,7 +203,7 @@ func (w *Worker) deliver(ctx context.Context, r receiver.Receiver, e session.Eve
 	if err != nil {
 		return w.fail(ctx, r, e, 0, err)
 	}
-	key := r.TenantID + "/" + r.ID
+	key := r.Owner.String() + "/" + r.ID
 	for attempt := 0; ; attempt++ {
 		release, lerr := w.limiter.Acquire(ctx, key)
 		if lerr != nil {
@@ -275,16 +280,17 @@ func (w *Worker) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// receiversOf returns the tenant's receivers, read at most every
+// receiversOf returns an owner's receivers, read at most every
 // receiversTTL: a receiver added or removed takes effect within it.
-func (w *Worker) receiversOf(ctx context.Context, tenantID string) ([]receiver.Receiver, error) {
+func (w *Worker) receiversOf(ctx context.Context, o receiver.Owner) ([]receiver.Receiver, error) {
+	name := o.String()
 	w.mu.Lock()
-	c, ok := w.receivers[tenantID]
+	c, ok := w.receivers[name]
 	w.mu.Unlock()
 	if ok && time.Since(c.at) < receiversTTL {
 		return c.list, nil
 	}
-	list, err := w.Store.Receivers(ctx, tenantID)
+	list, err := w.Store.Receivers(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +298,7 @@ func (w *Worker) receiversOf(ctx context.Context, tenantID string) ([]receiver.R
 	if len(w.receivers) > 10000 {
 		w.receivers = map[string]cachedReceivers{}
 	}
-	w.receivers[tenantID] = cachedReceivers{list: list, at: time.Now()}
+	w.receivers[name] = cachedReceivers{list: list, at: time.Now()}
 	w.mu.Unlock()
 	return list, nil
 }

@@ -52,11 +52,13 @@ func (plain) Encode(_ receiver.Receiver, e session.Event) (string, []byte, error
 	return "text/plain", []byte(e.TenantID + "/" + e.SessionID + "/" + e.Reason), nil
 }
 
-// TestReceiversGetOnlyTheirTenant is a property test: random tenants with
-// random receivers (some filtering by reason), random revocations through
-// the real store and queue; every receiver gets exactly its own tenant's
-// revocations that its filter wants, once each, and nothing else.
-func TestReceiversGetOnlyTheirTenant(t *testing.T) {
+// TestReceiversGetOnlyTheirOwners is a property test: random receivers of
+// tenants, partners and the platform (some filtering by reason), random
+// revocations through the real store and queue; every receiver gets exactly
+// the revocations of its tenant, of its partner's tenants or, for the
+// platform's, of every tenant, that its filter wants, once each, and
+// nothing else.
+func TestReceiversGetOnlyTheirOwners(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 7))
 	t.Logf("seed %d", seed)
@@ -64,14 +66,26 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 	st := redisstore.New(red.NewClient(t), redisstore.Options{})
 	reasons := []string{"admin_revoke", "tenant_revoke", "user_revoke"}
 	tenants := []string{"ta", "tb", "tc", "td"}
-	type rcv struct {
-		r      receiver.Receiver
-		tenant string
+	partnerOf := map[string]string{"ta": "pa", "tb": "pa", "tc": "pc", "td": ""}
+	// Receivers of a tenant, of a partner (every tenant of the partner) and
+	// of the platform (every tenant).
+	owners := []receiver.Owner{receiver.PlatformOwner(), receiver.PartnerOwner("pa"), receiver.PartnerOwner("pc")}
+	for _, tn := range tenants {
+		owners = append(owners, receiver.TenantOwner(tn), receiver.TenantOwner(tn))
 	}
-	var rcvs []rcv
-	for i := 0; i < 12; i++ {
-		tn := tenants[rng.IntN(len(tenants))]
-		r := receiver.Receiver{ID: fmt.Sprintf("r%d", i), TenantID: tn, URL: fmt.Sprintf("https://rp%d.example/", i),
+	gets := func(o receiver.Owner, tn string) bool {
+		switch o.Scope {
+		case receiver.ScopeTenant:
+			return o.ID == tn
+		case receiver.ScopePartner:
+			return o.ID == partnerOf[tn]
+		}
+		return true
+	}
+	var rcvs []receiver.Receiver
+	for i := 0; i < 14; i++ {
+		o := owners[rng.IntN(len(owners))]
+		r := receiver.Receiver{ID: fmt.Sprintf("r%d", i), Owner: o, URL: fmt.Sprintf("https://rp%d.example/", i),
 			Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}
 		if rng.IntN(3) == 0 {
 			r.Events = []string{reasons[rng.IntN(len(reasons))]}
@@ -79,7 +93,7 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 		if err := st.AddReceiver(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		rcvs = append(rcvs, rcv{r, tn})
+		rcvs = append(rcvs, r)
 	}
 	rec := &recorder{got: map[string][]string{}}
 	w := &push.Worker{Queue: st, Store: st, Encoder: plain{}, Sender: rec, Consumer: "c1", ReclaimIdle: time.Second}
@@ -89,13 +103,13 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 	}
 	want := map[string]map[string]bool{} // url -> expected bodies
 	for _, x := range rcvs {
-		want[x.r.URL] = map[string]bool{}
+		want[x.URL] = map[string]bool{}
 	}
 	total := 0
 	for i := 0; i < 60; i++ {
 		tn := tenants[rng.IntN(len(tenants))]
 		reason := reasons[rng.IntN(len(reasons))]
-		s := &session.Session{ID: fmt.Sprintf("s%d", i), UserID: "u", TenantID: tn, CreatedAt: time.Now(),
+		s := &session.Session{ID: fmt.Sprintf("s%d", i), UserID: "u", TenantID: tn, PartnerID: partnerOf[tn], CreatedAt: time.Now(),
 			ExpiresAt: time.Now().Add(time.Hour), DeviceType: session.DeviceDesktop}
 		if err := st.Create(ctx, s); err != nil {
 			t.Fatal(err)
@@ -104,8 +118,8 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, x := range rcvs {
-			if x.tenant == tn && x.r.Wants(reason) {
-				want[x.r.URL][tn+"/"+s.ID+"/"+reason] = true
+			if gets(x.Owner, tn) && x.Wants(reason) {
+				want[x.URL][tn+"/"+s.ID+"/"+reason] = true
 				total++
 			}
 		}
@@ -132,19 +146,19 @@ func TestReceiversGetOnlyTheirTenant(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for _, x := range rcvs {
-		got := rec.got[x.r.URL]
+		got := rec.got[x.URL]
 		seen := map[string]bool{}
 		for _, b := range got {
-			if !want[x.r.URL][b] {
-				t.Errorf("receiver %s of %s (events %v) got %q", x.r.ID, x.tenant, x.r.Events, b)
+			if !want[x.URL][b] {
+				t.Errorf("receiver %s of %s (events %v) got %q", x.ID, x.Owner, x.Events, b)
 			}
 			if seen[b] {
-				t.Errorf("receiver %s got %q twice", x.r.ID, b)
+				t.Errorf("receiver %s got %q twice", x.ID, b)
 			}
 			seen[b] = true
 		}
-		if len(seen) != len(want[x.r.URL]) {
-			t.Errorf("receiver %s of %s got %d of its %d revocations", x.r.ID, x.tenant, len(seen), len(want[x.r.URL]))
+		if len(seen) != len(want[x.URL]) {
+			t.Errorf("receiver %s of %s got %d of its %d revocations", x.ID, x.Owner, len(seen), len(want[x.URL]))
 		}
 	}
 }
@@ -193,7 +207,7 @@ func (f *flaky) Send(_ context.Context, _, _ string, body []byte) error {
 func TestWorkerHonoursRetryAfter(t *testing.T) {
 	ctx := context.Background()
 	st := redisstore.New(red.NewClient(t), redisstore.Options{})
-	if err := st.AddReceiver(ctx, receiver.Receiver{ID: "r", TenantID: "tw", URL: "https://rp.example/", Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}); err != nil {
+	if err := st.AddReceiver(ctx, receiver.Receiver{ID: "r", Owner: receiver.TenantOwner("tw"), URL: "https://rp.example/", Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Claim(ctx, "c", 1, 0); err != nil {

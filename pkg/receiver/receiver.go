@@ -22,19 +22,59 @@ const (
 	KindCAEP = "caep"
 )
 
-// Bounds of what a tenant may register.
+// Bounds of what an owner may register.
 const (
-	MaxPerTenant   = 20
+	MaxPerOwner    = 20
 	MaxAudienceLen = 256
 	MaxEvents      = 16
 )
 
-// Receiver is one relying party's endpoint in a tenant.
+// The scopes of an Owner.
+const (
+	ScopeTenant   = "tenant"
+	ScopePartner  = "partner"
+	ScopePlatform = "platform"
+)
+
+// Owner is who registered a receiver and so whose revocations it gets: a
+// tenant's, a partner's (those of every tenant of the partner) or the
+// platform's (those of every tenant).
+type Owner struct {
+	Scope string
+	// ID is the tenant's or the partner's id; "" for the platform.
+	ID string
+}
+
+// TenantOwner, PartnerOwner and PlatformOwner build the three owners.
+func TenantOwner(tenantID string) Owner   { return Owner{Scope: ScopeTenant, ID: tenantID} }
+func PartnerOwner(partnerID string) Owner { return Owner{Scope: ScopePartner, ID: partnerID} }
+func PlatformOwner() Owner                { return Owner{Scope: ScopePlatform} }
+
+// String names the owner uniquely ("tenant/T", "partner/P", "platform").
+func (o Owner) String() string {
+	if o.Scope == ScopePlatform {
+		return ScopePlatform
+	}
+	return o.Scope + "/" + o.ID
+}
+
+// OwnersOf lists the owners whose receivers get a revocation of a session
+// in tenantID (of partnerID, "" for none): the tenant, its partner, the
+// platform.
+func OwnersOf(tenantID, partnerID string) []Owner {
+	out := []Owner{TenantOwner(tenantID)}
+	if partnerID != "" {
+		out = append(out, PartnerOwner(partnerID))
+	}
+	return append(out, PlatformOwner())
+}
+
+// Receiver is one relying party's endpoint.
 type Receiver struct {
-	ID       string
-	TenantID string
-	URL      string
-	Kind     string
+	ID    string
+	Owner Owner
+	URL   string
+	Kind  string
 	// Audience is the relying party's client id: the tokens' aud.
 	Audience string
 	// Events, when set, limits the receiver to revocations with these
@@ -68,28 +108,28 @@ type Failure struct {
 	At        time.Time
 }
 
-// ErrTooMany is an add beyond MaxPerTenant.
-var ErrTooMany = errors.New("too many receivers in the tenant")
+// ErrTooMany is an add beyond MaxPerOwner.
+var ErrTooMany = errors.New("too many receivers")
 
 // Store keeps receivers and their failures.
 type Store interface {
-	// AddReceiver stores r (its ID set by the caller); ErrTooMany beyond
-	// MaxPerTenant.
+	// AddReceiver stores r (its ID and Owner set by the caller);
+	// ErrTooMany beyond MaxPerOwner.
 	AddReceiver(ctx context.Context, r Receiver) error
-	// Receivers lists a tenant's receivers, oldest first.
-	Receivers(ctx context.Context, tenantID string) ([]Receiver, error)
+	// Receivers lists an owner's receivers, oldest first.
+	Receivers(ctx context.Context, o Owner) ([]Receiver, error)
 	// Receiver returns one; session.ErrNotFound when there is none.
-	Receiver(ctx context.Context, tenantID, id string) (Receiver, error)
+	Receiver(ctx context.Context, o Owner, id string) (Receiver, error)
 	// DeleteReceiver removes one and its failures; session.ErrNotFound
 	// when there is none.
-	DeleteReceiver(ctx context.Context, tenantID, id string) error
+	DeleteReceiver(ctx context.Context, o Owner, id string) error
 	// AddFailure records a failed delivery (the newest MaxFailures are kept).
 	AddFailure(ctx context.Context, r Receiver, f Failure) error
 	// Failures returns the receiver's failures, newest first.
-	Failures(ctx context.Context, tenantID, id string) ([]Failure, error)
+	Failures(ctx context.Context, o Owner, id string) ([]Failure, error)
 	// TakeFailures removes and returns the receiver's failures, oldest
 	// first, for a redelivery.
-	TakeFailures(ctx context.Context, tenantID, id string) ([]Failure, error)
+	TakeFailures(ctx context.Context, o Owner, id string) ([]Failure, error)
 }
 
 // MaxFailures bounds the failures kept per receiver.
