@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const pathEvents = "/api/v1/internal/sessions/events"
@@ -230,6 +231,50 @@ func TestEventsFollowAndResume(t *testing.T) {
 			t.Errorf("no start id on a new stream")
 		}
 	})
+}
+
+// TestEventsResumeInsideABatch: a revoke-all over several batches is one
+// stream entry per batch, but the stream shows one event per session, and a
+// follower that resumes from any of their ids, inside a batch or at its
+// end, gets exactly the events after it: none replayed, none skipped.
+func TestEventsResumeInsideABatch(t *testing.T) {
+	e := newEnvWith(t, backends[0].client(t), envConfig{events: true, revokeBatch: 3})
+	url := e.serve(t)
+	svc := e.token(t, serviceRead)
+	live := follow(t, url, svc, "")
+	time.Sleep(100 * time.Millisecond)
+	const n = 7
+	for i := 0; i < n; i++ {
+		e.mustCreate(t, sess{"id": fmt.Sprintf("b-%d", i), "user_id": "u1", "tenant_id": "T1"})
+	}
+	mustStatus(t, e.post(t, pathTenant("T1")+"/revoke-all", e.token(t, superAdmin), nil), http.StatusOK)
+	var ids, sids []string
+	for i := 0; i < n; i++ {
+		ev := live.next(t)
+		ids = append(ids, ev.id)
+		sids = append(sids, decodeEvent(t, ev).SessionID)
+	}
+	if !strings.Contains(ids[0], ".") {
+		t.Errorf("event ids %v: the batch's events are numbered within their entry", ids)
+	}
+	for i, from := range ids {
+		r := follow(t, url, svc, from)
+		var got []string
+		for range ids[i+1:] {
+			got = append(got, decodeEvent(t, r.next(t)).SessionID)
+		}
+		if d := cmp.Diff(sids[i+1:], got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("resume after %s (-want +got):\n%s", from, d)
+		}
+		select {
+		case ev := <-r.events:
+			if ev.event != "" {
+				t.Errorf("after %s, an extra event %+v", from, ev)
+			}
+		case <-time.After(300 * time.Millisecond):
+		}
+		r.close()
+	}
 }
 
 // TestEventsSlowFollowerLosesNothing: a follower that reads slowly gets every

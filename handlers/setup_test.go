@@ -198,6 +198,8 @@ type envConfig struct {
 	// events serves the revocation stream (a broker per env costs a blocking
 	// Redis read, so only the stream tests ask for one).
 	events bool
+	// revokeBatch is SESSIOND_REVOKE_BATCH (the default when 0).
+	revokeBatch int
 }
 
 // newEnv builds the real router (handlers.New) on an empty database of b.
@@ -219,6 +221,9 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 			}
 			if cfg.cacheMaxAge > 0 {
 				c.VerifyCacheMaxAge = cfg.cacheMaxAge
+			}
+			if cfg.revokeBatch > 0 {
+				c.RevokeBatch = cfg.revokeBatch
 			}
 			c.HistoryRetention = 0
 			if cfg.history {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +134,122 @@ func TestEventsResumeBeyondTheLog(t *testing.T) {
 	}
 	if _, err := st.EventsAfter(ctx, "99999999999999-0", 10, 0); !errors.Is(err, session.ErrEventsTrimmed) {
 		t.Errorf("id beyond the newest: got %v, want ErrEventsTrimmed", err)
+	}
+}
+
+// TestEventBatchEntries: a bulk revocation appends one stream entry per
+// batch; readers see one event per session, and a follower that resumes
+// from any event id, inside a batch or at its end, reading any number at a
+// time, gets exactly the events that follow: none replayed, none skipped.
+func TestEventBatchEntries(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := New(rdb, Options{RevokeBatch: 3})
+		made := map[string]bool{}
+		for i := 0; i < 7; i++ {
+			s := newSession("t1", "p1", "u1", time.Hour)
+			mustCreate(t, st, s)
+			made[s.ID] = true
+		}
+		before := newSession("t1", "p1", "u2", time.Hour)
+		mustCreate(t, st, before)
+		if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "t1"}, IDs: []string{before.ID}, Reason: "admin_revoke"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{UserID: "u1"}, Reason: "user_revoke_all", Actor: "u1"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := rdb.XLen(ctx, eventsKey).Val(); n != 4 {
+			t.Errorf("stream entries: %d, want 4 (one revocation, then batches of 3, 3, 1)", n)
+		}
+		if n, _ := rdb.Get(ctx, eventsCountKey).Int(); n != 8 {
+			t.Errorf("events counted: %d, want 8", n)
+		}
+		all, err := st.EventsAfter(ctx, "", 100, 0)
+		if err != nil || len(all) != 8 {
+			t.Fatalf("events: %d, %v; want 8", len(all), err)
+		}
+		if all[0].SessionID != before.ID || strings.Contains(all[0].ID, ".") {
+			t.Errorf("a one-session entry's event: %+v (its id is the entry's)", all[0])
+		}
+		for _, e := range all[1:] {
+			if !made[e.SessionID] || e.UserID != "u1" || e.Reason != "user_revoke_all" || e.Actor != "u1" || e.PartnerID != "p1" {
+				t.Errorf("event %+v", e)
+			}
+			delete(made, e.SessionID)
+		}
+		if len(made) != 0 {
+			t.Errorf("sessions without an event: %v", made)
+		}
+		ids := make([]string, len(all))
+		for i, e := range all {
+			ids[i] = e.ID
+			if !session.ValidEventID(e.ID) {
+				t.Errorf("event id %q is not a valid event id", e.ID)
+			}
+		}
+		if last, _ := st.LastEventID(ctx); last != ids[len(ids)-1] {
+			t.Errorf("last id %q, want %q", last, ids[len(ids)-1])
+		}
+		for i, from := range ids {
+			for _, n := range []int{1, 2, 100} {
+				var got []string
+				after := from
+				for round := 0; round < 20; round++ {
+					evs, err := st.EventsAfter(ctx, after, n, 0)
+					if err != nil {
+						t.Fatalf("after %s by %d: %v", after, n, err)
+					}
+					if len(evs) > n {
+						t.Fatalf("after %s: %d events, asked at most %d", after, len(evs), n)
+					}
+					if len(evs) == 0 {
+						break
+					}
+					for _, e := range evs {
+						got = append(got, e.ID)
+					}
+					after = evs[len(evs)-1].ID
+				}
+				if d := cmp.Diff(ids[i+1:], got, cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("resume after %s (event %d) by %d (-want +got):\n%s", from, i, n, d)
+				}
+			}
+		}
+	})
+}
+
+// TestEventRetentionCountsEvents: the stream keeps about the retention in
+// events, not entries: batches of 100 with a retention of 1000 keep ten
+// entries; an older version's one-event entries count one each.
+func TestEventRetentionCountsEvents(t *testing.T) {
+	rdb := srv.NewClient(t)
+	ctx := context.Background()
+	// An older version's entries and no count.
+	for i := 0; i < 5; i++ {
+		rdb.XAdd(ctx, &redis.XAddArgs{Stream: eventsKey, Values: []any{"type", session.EventRevoked, "session_id", "old" + strconv.Itoa(i), "user_id", "u", "tenant_id", "t0"}})
+	}
+	st := New(rdb, Options{RevokeBatch: 100, EventRetention: 1000})
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 900; i++ {
+			mustCreate(t, st, newSession("t1", "", "u"+strconv.Itoa(i%7), time.Hour))
+		}
+		if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "t1"}, Reason: "tenant_revoke_all"}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := st.EventsAfter(ctx, "", 5000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted, _ := rdb.Get(ctx, eventsCountKey).Int()
+		if len(evs) > 1000 || len(evs) < 900 || counted != len(evs) {
+			t.Errorf("round %d: %d events kept, %d counted; want 900..1000, equal", round, len(evs), counted)
+		}
+		if round == 0 && (len(evs) != 905 || evs[0].SessionID != "old0") {
+			t.Errorf("the old entries count one each: %d events, first %+v", len(evs), evs[0])
+		}
+	}
+	if n := rdb.XLen(ctx, eventsKey).Val(); n != 10 {
+		t.Errorf("entries: %d, want 10 (batches of 100)", n)
 	}
 }

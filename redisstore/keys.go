@@ -39,7 +39,8 @@ import (
 //	lk:{T}:sweep         string sweep lock of the tenant (expires after the lock period)
 //	lk:{#g}:sweep        string sweep lock of the global view
 //	lk:{#g}:upgrade      string lock of Upgrade
-//	ev:{#revocations}    stream revocation events (events.go)
+//	ev:{#revocations}    stream revocation events, one entry per revoked batch (events.go)
+//	ev:{#revocations}:n  string the number of events (sessions) the stream holds
 //	rv:{T}               hash   revocation records of the tenant (revoke_records.go)
 //	eh:{T}               hash   ended sid -> compact record of the revoked session (history.go)
 //	hd:{T}               zset   ended sid -> ms when history drops it
@@ -113,6 +114,7 @@ const (
 	upgradeLockKey     = "lk:{#g}:upgrade"
 	tenantsKey         = "tn:{#g}"
 	eventsKey          = "ev:{#revocations}"
+	eventsCountKey     = "ev:{#revocations}:n"
 	// counterTTL keeps an hourly counter long enough to cover the last 24 hours.
 	counterTTL = 25 * time.Hour
 )

@@ -188,10 +188,10 @@ func decodeFailures(vals []string) []receiver.Failure {
 	return out
 }
 
-// Claim reads new events for consumer through the push group, creating
+// Claim reads new entries for consumer through the push group, creating
 // the group (at the stream's current end) the first time; block 0 does not
 // wait.
-func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Duration) ([]session.Event, error) {
+func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Duration) ([]receiver.Entry, error) {
 	if block <= 0 {
 		block = -1 // go-redis sends no BLOCK (BLOCK 0 would wait forever)
 	}
@@ -208,10 +208,10 @@ func (s *Store) Claim(ctx context.Context, consumer string, n int, block time.Du
 	if err != nil {
 		return nil, wrap("push: claim", err)
 	}
-	var out []session.Event
+	var out []receiver.Entry
 	for _, st := range streams {
 		for _, m := range st.Messages {
-			out = append(out, decodeEvent(m))
+			out = append(out, receiver.Entry{ID: m.ID, Events: decodeEntry(m)})
 		}
 	}
 	return out, nil
@@ -227,9 +227,9 @@ func (s *Store) createGroup(ctx context.Context) error {
 	return nil
 }
 
-// Reclaim takes over events pending for longer than minIdle (XAUTOCLAIM).
-// An event the stream trimmed meanwhile is acknowledged and skipped.
-func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]session.Event, error) {
+// Reclaim takes over entries pending for longer than minIdle (XAUTOCLAIM).
+// An entry the stream trimmed meanwhile is acknowledged and skipped.
+func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]receiver.Entry, error) {
 	msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: eventsKey, Group: pushGroup, Consumer: consumer, MinIdle: minIdle, Start: "0-0", Count: int64(n),
 	}).Result()
@@ -239,14 +239,14 @@ func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Durat
 	if err != nil {
 		return nil, wrap("push: reclaim", err)
 	}
-	out := make([]session.Event, 0, len(msgs))
+	out := make([]receiver.Entry, 0, len(msgs))
 	var gone []string
 	for _, m := range msgs {
 		if m.Values == nil {
 			gone = append(gone, m.ID)
 			continue
 		}
-		out = append(out, decodeEvent(m))
+		out = append(out, receiver.Entry{ID: m.ID, Events: decodeEntry(m)})
 	}
 	if len(gone) > 0 {
 		if err := s.Ack(ctx, gone...); err != nil {
@@ -256,7 +256,7 @@ func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Durat
 	return out, nil
 }
 
-// Ack marks events as delivered to every receiver.
+// Ack marks entries as delivered to every receiver.
 func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil

@@ -162,8 +162,51 @@ func TestPushQueue(t *testing.T) {
 			ids[e.ID] = true
 		}
 		// b's own two pending are idle too: four in all, a's two among them.
-		if len(got) != 4 || !ids[a[2].ID] || !ids[a[3].ID] || got[0].TenantID != "tq" || got[0].Reason != "admin_revoke" {
+		if len(got) != 4 || !ids[a[2].ID] || !ids[a[3].ID] || len(got[0].Events) != 1 ||
+			got[0].Events[0].TenantID != "tq" || got[0].Events[0].Reason != "admin_revoke" {
 			t.Errorf("reclaimed %+v, want a's two and b's two", got)
 		}
 	})
+}
+
+// TestPushQueueBatches: a bulk revocation is one queue entry per batch,
+// holding the batch's events, acknowledged as one.
+func TestPushQueueBatches(t *testing.T) {
+	ctx := context.Background()
+	st := New(srv.NewClient(t), Options{RevokeBatch: 3})
+	if _, err := st.Claim(ctx, "a", 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for i := 0; i < 7; i++ {
+		s := newSession("tb", "pb", "u1", time.Hour)
+		mustCreate(t, st, s)
+		want[s.ID] = true
+	}
+	if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "tb"}, Reason: "tenant_revoke_all"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Claim(ctx, "a", 10, 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("claimed %d entries, %v; want 3 (batches of 3, 3, 1)", len(got), err)
+	}
+	var sizes []int
+	for _, en := range got {
+		sizes = append(sizes, len(en.Events))
+		for _, e := range en.Events {
+			if !want[e.SessionID] || e.TenantID != "tb" || e.PartnerID != "pb" || e.UserID != "u1" || e.Reason != "tenant_revoke_all" {
+				t.Errorf("event %+v", e)
+			}
+			delete(want, e.SessionID)
+		}
+	}
+	if len(want) != 0 || sizes[0] != 3 || sizes[2] != 1 {
+		t.Errorf("entry sizes %v, sessions left %v", sizes, want)
+	}
+	if err := st.Ack(ctx, got[0].ID, got[1].ID, got[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := st.Reclaim(ctx, "b", 0, 10); err != nil || len(left) != 0 {
+		t.Errorf("pending after the ack: %d, %v", len(left), err)
+	}
 }

@@ -219,10 +219,10 @@ func (c sweepLockCall) script() *redis.Script { return sweepLockScript }
 func (c sweepLockCall) keys() []string        { return []string{c.lock} }
 func (c sweepLockCall) args() []any           { return []any{c.periodMS} }
 
-// appendEventsCall is append_events.lua: one event per (session, user) of
-// one batch, which shares the rest.
+// appendEventsCall is append_events.lua: one entry for a batch, holding
+// its (session, user) pairs and what they share.
 type appendEventsCall struct {
-	stream                                      string // KEYS 1
+	stream, count                               string // KEYS 1-2
 	retention                                   int64
 	typ, tenantID, partnerID, revokedAt, reason string
 	actor                                       string
@@ -230,7 +230,7 @@ type appendEventsCall struct {
 }
 
 func (c appendEventsCall) script() *redis.Script { return appendEventsScript }
-func (c appendEventsCall) keys() []string        { return []string{c.stream} }
+func (c appendEventsCall) keys() []string        { return []string{c.stream, c.count} }
 func (c appendEventsCall) args() []any {
 	args := make([]any, 0, 7+len(c.sessionUser))
 	args = append(args, c.retention, c.typ, c.tenantID, c.partnerID, c.revokedAt, c.reason, c.actor)

@@ -169,5 +169,7 @@ func orderedValues(m redis.XMessage) []any {
 	return out
 }
 
-// eventFields are the fields append_events.lua writes, in its order.
-var eventFields = []string{"type", "session_id", "user_id", "tenant_id", "partner_id", "revoked_at", "reason", "actor"}
+// eventFields are the fields append_events.lua writes, in its order, and
+// those of an older version's one-event entries.
+var eventFields = []string{"type", "session_id", "user_id", "tenant_id", "partner_id", "revoked_at", "reason", "actor",
+	"n", "session_ids", "user_ids"}

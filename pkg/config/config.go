@@ -119,7 +119,7 @@ type Config struct {
 	// most once per interval per session; zero means verify never writes.
 	ActivityInterval time.Duration
 	// EventRetention is the approximate number of revocation events kept in
-	// the stream (the append script trims it with XTRIM MAXLEN ~).
+	// the stream (the append script drops the oldest entries until they fit).
 	EventRetention int
 	// PprofAddr, when set, serves net/http/pprof on this loopback host:port
 	// (for profiling under load); empty means off.

@@ -2,9 +2,10 @@
 // parties): every instance runs a Worker on the shared work queue (the
 // revocation stream's consumer group), so the instances split the work and
 // an event a dead instance held is taken over by another. Delivery is at
-// least once: an event is acknowledged only once each of its receivers got
-// it or had its failure recorded, and a redelivery carries the same token
-// id (jti), so a receiver can drop duplicates.
+// least once: a stream entry (the events of one revoked batch) is
+// acknowledged only once each of its events' receivers got it or had its
+// failure recorded, and a redelivery carries the same token id (jti), so a
+// receiver can drop duplicates.
 package push
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessiond/sessiond/pkg/delivery"
@@ -116,7 +118,7 @@ func (w *Worker) defaults() {
 	w.limiter = delivery.NewLimiter(w.PerReceiver)
 }
 
-// Run claims and delivers events until ctx ends. Events in progress then
+// Run claims and delivers entries until ctx ends. Entries in progress then
 // stay pending: another instance (or this one, restarted) takes them over.
 func (w *Worker) Run(ctx context.Context) {
 	w.defaults()
@@ -126,14 +128,14 @@ func (w *Worker) Run(ctx context.Context) {
 	lastReclaim := time.Time{}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		var evs []session.Event
+		var entries []receiver.Entry
 		var err error
 		if time.Since(lastReclaim) >= w.ReclaimIdle/2 {
 			lastReclaim = time.Now()
-			evs, err = w.Queue.Reclaim(ctx, w.Consumer, w.ReclaimIdle, batch)
+			entries, err = w.Queue.Reclaim(ctx, w.Consumer, w.ReclaimIdle, batch)
 		}
-		if err == nil && len(evs) == 0 {
-			evs, err = w.Queue.Claim(ctx, w.Consumer, batch, time.Second)
+		if err == nil && len(entries) == 0 {
+			entries, err = w.Queue.Claim(ctx, w.Consumer, batch, time.Second)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -145,22 +147,45 @@ func (w *Worker) Run(ctx context.Context) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		for _, e := range evs {
-			select {
-			case inFlight <- struct{}{}:
-			case <-ctx.Done():
+		for _, en := range entries {
+			if !w.start(ctx, &wg, inFlight, en) {
 				return
 			}
-			wg.Go(func() {
-				defer func() { <-inFlight }()
-				if w.handle(ctx, e) {
-					if err := w.Queue.Ack(context.WithoutCancel(ctx), e.ID); err != nil {
-						w.OnError(err)
-					}
-				}
-			})
 		}
 	}
+}
+
+// start delivers the events of one entry, each in its own goroutine within
+// the in-flight bound, and acknowledges the entry once every event is done;
+// false when ctx ended first.
+func (w *Worker) start(ctx context.Context, wg *sync.WaitGroup, inFlight chan struct{}, en receiver.Entry) bool {
+	var entryWG sync.WaitGroup
+	var undone atomic.Bool
+	for _, e := range en.Events {
+		select {
+		case inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		entryWG.Add(1)
+		wg.Go(func() {
+			defer entryWG.Done()
+			defer func() { <-inFlight }()
+			if !w.handle(ctx, e) {
+				undone.Store(true)
+			}
+		})
+	}
+	wg.Go(func() {
+		entryWG.Wait()
+		if undone.Load() || ctx.Err() != nil {
+			return
+		}
+		if err := w.Queue.Ack(context.WithoutCancel(ctx), en.ID); err != nil {
+			w.OnError(err)
+		}
+	})
+	return true
 }
 
 // handle delivers one event to each receiver that wants it (the

@@ -135,16 +135,22 @@ type Store interface {
 // MaxFailures bounds the failures kept per receiver.
 const MaxFailures = 1000
 
+// Entry is one entry of the work queue: the events of one revoked batch.
+type Entry struct {
+	ID     string
+	Events []session.Event
+}
+
 // Queue is the revocation stream as a work queue shared by every instance
-// (a consumer group): each event is handed to one consumer, and stays
+// (a consumer group): each entry is handed to one consumer, and stays
 // pending until acknowledged, so that another consumer can take it over
 // when its consumer dies.
 type Queue interface {
-	// Claim returns new events for consumer, waiting up to block.
-	Claim(ctx context.Context, consumer string, n int, block time.Duration) ([]session.Event, error)
-	// Reclaim takes over events pending for longer than minIdle with
+	// Claim returns at most n new entries for consumer, waiting up to block.
+	Claim(ctx context.Context, consumer string, n int, block time.Duration) ([]Entry, error)
+	// Reclaim takes over entries pending for longer than minIdle with
 	// another consumer (one that died).
-	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]session.Event, error)
-	// Ack marks events as done.
+	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]Entry, error)
+	// Ack marks entries as done.
 	Ack(ctx context.Context, ids ...string) error
 }

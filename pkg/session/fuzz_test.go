@@ -15,7 +15,7 @@ var (
 	sessionIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 	tenantIDRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 	userIDRE    = regexp.MustCompile(`^[A-Za-z0-9._@:|+-]{1,256}$`)
-	eventIDRE   = regexp.MustCompile(`^[0-9]+(-[0-9]+)?$`)
+	eventIDRE   = regexp.MustCompile(`^[0-9]{1,20}(-[0-9]{1,20})?(\.[0-9]{1,6})?$`)
 )
 
 // FuzzValidators checks every validator against its documented syntax, in
@@ -40,7 +40,7 @@ func FuzzValidators(f *testing.F) {
 			{"ValidID", session.ValidID(s), sessionIDRE.MatchString(s)},
 			{"ValidTenantID", session.ValidTenantID(s), tenantIDRE.MatchString(s) && strings.Trim(s, ".") != ""},
 			{"ValidUserID", session.ValidUserID(s), userIDRE.MatchString(s) && strings.Trim(s, ".") != ""},
-			{"ValidEventID", session.ValidEventID(s), len(s) <= 41 && eventIDRE.MatchString(s)},
+			{"ValidEventID", session.ValidEventID(s), eventIDRE.MatchString(s)},
 			{"ValidDeviceType", session.ValidDeviceType(s), slices.Contains([]string{"desktop", "mobile", "tablet", "bot", "unknown"}, s)},
 		}
 		for _, c := range checks {

@@ -1,5 +1,7 @@
 package session
 
+import "strings"
+
 // Identifier rules, the one grammar of every id sessiond accepts. Ids end up
 // inside Redis keys and hash tags and in URL paths, so the characters are
 // limited, limits bound every key's length, and an id made only of dots is
@@ -80,19 +82,28 @@ func indexByte(s string, c byte) bool {
 	return false
 }
 
-// ValidEventID reports whether s looks like an event id ("<ms>-<seq>" or
-// "<ms>", digits only, at most 41 chars).
+// ValidEventID reports whether s looks like an event id: "<ms>-<seq>" or
+// "<ms>" (a whole stream entry; 1..20 digits each), optionally followed by
+// ".<i>" (the i-th event of an entry that holds a batch; 1..6 digits).
 func ValidEventID(s string) bool {
-	if len(s) == 0 || len(s) > 41 {
+	if len(s) == 0 || len(s) > 48 {
 		return false
 	}
-	dash := false
+	entry, index, batched := strings.Cut(s, ".")
+	if batched && !digits(index, 6) {
+		return false
+	}
+	ms, seq, hasSeq := strings.Cut(entry, "-")
+	return digits(ms, 20) && (!hasSeq || digits(seq, 20))
+}
+
+// digits reports whether s is 1..max decimal digits.
+func digits(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-		case c == '-' && !dash && i > 0 && i < len(s)-1:
-			dash = true
-		default:
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}
