@@ -43,15 +43,18 @@ end
 
 -- Drop the oldest entries while the events would exceed the retention.
 local total = count + n
-local keepFrom, cursor, dropped = nil, '-', false
-while total > retention and not keepFrom do
-  local batch = redis.call('XRANGE', stream, cursor, '+', 'COUNT', 64)
+-- Read the oldest entries a few at a time (an entry of a batch is large and
+-- one usually makes room), doubling up to 64 while more must go.
+local lastDropped, cursor, step = nil, '-', 1
+while total > retention do
+  local batch = redis.call('XRANGE', stream, cursor, '+', 'COUNT', step)
+  step = math.min(step * 2, 64)
   if #batch == 0 then
+    total = n -- all of the stream went
     break
   end
   for _, e in ipairs(batch) do
     if total <= retention then
-      keepFrom = e[1]
       break
     end
     local c, f = 1, e[2]
@@ -62,24 +65,14 @@ while total > retention and not keepFrom do
       end
     end
     total = total - c
-    dropped = true
+    lastDropped = e[1]
     cursor = '(' .. e[1]
   end
 end
-if dropped and not keepFrom then
-  local next = redis.call('XRANGE', stream, cursor, '+', 'COUNT', 1)
-  if #next > 0 then
-    keepFrom = next[1][1]
-  end
-end
-if dropped then
-  if keepFrom then
-    redis.call('XTRIM', stream, 'MINID', keepFrom)
-  else
-    -- Everything went (one batch alone fills the retention).
-    redis.call('XTRIM', stream, 'MAXLEN', 0)
-    total = n
-  end
+if lastDropped then
+  -- Everything up to lastDropped goes: MINID keeps ids from the next one.
+  local ms, seq = string.match(lastDropped, '^(%d+)-(%d+)$')
+  redis.call('XTRIM', stream, 'MINID', ms .. '-' .. string.format('%d', tonumber(seq) + 1))
 end
 
 redis.call('XADD', stream, '*', 'type', ARGV[2], 'tenant_id', ARGV[3], 'partner_id', ARGV[4],
