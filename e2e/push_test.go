@@ -253,10 +253,15 @@ func (r *pushRig) api(t *testing.T, method, url string, body any) (int, []byte) 
 	return res.StatusCode, b
 }
 
+// addReceiver registers p as a receiver of the tenant, or, for tenant "",
+// of the platform (a super admin's, under the admin route).
 func (r *pushRig) addReceiver(t *testing.T, tenant string, p *rp) string {
 	t.Helper()
-	st, b := r.api(t, http.MethodPost, r.a.URL+"/api/v1/tenants/"+tenant+"/sessions/receivers",
-		map[string]any{"url": p.srv.URL + "/rp", "kind": p.kind, "audience": p.audience})
+	url := r.a.URL + "/api/v1/tenants/" + tenant + "/sessions/receivers"
+	if tenant == "" {
+		url = r.a.URL + "/api/v1/admin/sessions/receivers"
+	}
+	st, b := r.api(t, http.MethodPost, url, map[string]any{"url": p.srv.URL + "/rp", "kind": p.kind, "audience": p.audience})
 	if st != http.StatusCreated {
 		t.Fatalf("add receiver: %d %s", st, b)
 	}
@@ -319,15 +324,17 @@ func waitAll(t *testing.T, ids []string, rps ...*rp) {
 
 // TestPushAtLeastOnceAcrossInstances: two instances deliver a burst of
 // revocations together; one is killed mid-burst; every revocation reaches
-// both receivers at least once, a duplicate carries the same jti, tokens
-// verify through the JWKS with every claim the specs require, and another
-// tenant's receiver gets nothing.
+// both receivers of the tenant and the platform's receiver at least once, a
+// duplicate carries the same jti, tokens verify through the JWKS with every
+// claim the specs require, and another tenant's receiver gets nothing.
 func TestPushAtLeastOnceAcrossInstances(t *testing.T) {
 	bcl, caep, other := newRP(t, "backchannel_logout", "rp-bcl"), newRP(t, "caep", "rp-caep"), newRP(t, "caep", "rp-other")
-	r := newPushRig(t, bcl, caep, other)
+	platform := newRP(t, "backchannel_logout", "rp-platform")
+	r := newPushRig(t, bcl, caep, other, platform)
 	r.addReceiver(t, "TP", bcl)
 	r.addReceiver(t, "TP", caep)
 	r.addReceiver(t, "TQ", other)
+	r.addReceiver(t, "", platform) // the platform's: every tenant's revocations
 	ids := r.createSessions(t, "TP", 300)
 	// Slow the receivers a little so that the burst is still in flight
 	// when instance A dies.
@@ -341,8 +348,8 @@ func TestPushAtLeastOnceAcrossInstances(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	r.a.StopPush() // killed: what A claimed and did not finish stays pending for B
-	waitAll(t, ids, bcl, caep)
-	for _, p := range []*rp{bcl, caep} {
+	waitAll(t, ids, bcl, caep, platform)
+	for _, p := range []*rp{bcl, caep, platform} {
 		if _, _, bad := p.seen(); len(bad) > 0 {
 			t.Errorf("%s receiver saw bad tokens: %v", p.kind, bad[:min(5, len(bad))])
 		}
