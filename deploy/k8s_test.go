@@ -26,7 +26,9 @@ type objectMeta struct {
 	Annotations map[string]any `yaml:"annotations"`
 }
 
-type typeMeta struct {
+// TypeMeta is what every object has: apiVersion, kind and metadata. The
+// objects embed it inline; go-yaml inlines only exported embedded types.
+type TypeMeta struct {
 	APIVersion string     `yaml:"apiVersion"`
 	Kind       string     `yaml:"kind"`
 	Metadata   objectMeta `yaml:"metadata"`
@@ -37,10 +39,8 @@ type labelSelector struct {
 }
 
 type deployment struct {
-	APIVersion string     `yaml:"apiVersion"`
-	Kind       string     `yaml:"kind"`
-	Metadata   objectMeta `yaml:"metadata"`
-	Spec       struct {
+	TypeMeta `yaml:",inline"`
+	Spec     struct {
 		Replicas             *int          `yaml:"replicas"`
 		RevisionHistoryLimit *int          `yaml:"revisionHistoryLimit"`
 		Selector             labelSelector `yaml:"selector"`
@@ -151,10 +151,8 @@ type container struct {
 }
 
 type service struct {
-	APIVersion string     `yaml:"apiVersion"`
-	Kind       string     `yaml:"kind"`
-	Metadata   objectMeta `yaml:"metadata"`
-	Spec       struct {
+	TypeMeta `yaml:",inline"`
+	Spec     struct {
 		Type     string         `yaml:"type"`
 		Selector map[string]any `yaml:"selector"`
 		Ports    []struct {
@@ -167,10 +165,8 @@ type service struct {
 }
 
 type pdb struct {
-	APIVersion string     `yaml:"apiVersion"`
-	Kind       string     `yaml:"kind"`
-	Metadata   objectMeta `yaml:"metadata"`
-	Spec       struct {
+	TypeMeta `yaml:",inline"`
+	Spec     struct {
 		MinAvailable               any           `yaml:"minAvailable"`
 		MaxUnavailable             any           `yaml:"maxUnavailable"`
 		UnhealthyPodEvictionPolicy string        `yaml:"unhealthyPodEvictionPolicy"`
@@ -188,10 +184,8 @@ type hpaScalingRules struct {
 }
 
 type hpa struct {
-	APIVersion string     `yaml:"apiVersion"`
-	Kind       string     `yaml:"kind"`
-	Metadata   objectMeta `yaml:"metadata"`
-	Spec       struct {
+	TypeMeta `yaml:",inline"`
+	Spec     struct {
 		ScaleTargetRef struct {
 			APIVersion string `yaml:"apiVersion"`
 			Kind       string `yaml:"kind"`
@@ -217,26 +211,20 @@ type hpa struct {
 }
 
 type configMap struct {
-	APIVersion string         `yaml:"apiVersion"`
-	Kind       string         `yaml:"kind"`
-	Metadata   objectMeta     `yaml:"metadata"`
-	Data       map[string]any `yaml:"data"`
+	TypeMeta `yaml:",inline"`
+	Data     map[string]any `yaml:"data"`
 }
 
 type secret struct {
-	APIVersion string         `yaml:"apiVersion"`
-	Kind       string         `yaml:"kind"`
-	Metadata   objectMeta     `yaml:"metadata"`
+	TypeMeta   `yaml:",inline"`
 	Type       string         `yaml:"type"`
 	StringData map[string]any `yaml:"stringData"`
 	Data       map[string]any `yaml:"data"`
 }
 
 type serviceAccount struct {
-	APIVersion                   string     `yaml:"apiVersion"`
-	Kind                         string     `yaml:"kind"`
-	Metadata                     objectMeta `yaml:"metadata"`
-	AutomountServiceAccountToken *bool      `yaml:"automountServiceAccountToken"`
+	TypeMeta                     `yaml:",inline"`
+	AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
 }
 
 type kustomization struct {
@@ -291,40 +279,26 @@ func loadManifests(t *testing.T) *manifests {
 				continue
 			}
 			where := fmt.Sprintf("%s (document %d)", path, i+1)
-			var tm typeMeta
+			var tm TypeMeta
 			if err := yamlUnmarshalLoose(doc, &tm); err != nil {
 				t.Fatalf("%s: %v", where, err)
 			}
 			m.files[base] = append(m.files[base], tm.Kind)
 			switch tm.Kind {
 			case "Deployment":
-				var d deployment
-				decodeStrict(t, where, doc, &d)
-				m.deployments = append(m.deployments, d)
+				appendDecoded(t, where, doc, &m.deployments)
 			case "Service":
-				var s service
-				decodeStrict(t, where, doc, &s)
-				m.services = append(m.services, s)
+				appendDecoded(t, where, doc, &m.services)
 			case "PodDisruptionBudget":
-				var p pdb
-				decodeStrict(t, where, doc, &p)
-				m.pdbs = append(m.pdbs, p)
+				appendDecoded(t, where, doc, &m.pdbs)
 			case "HorizontalPodAutoscaler":
-				var h hpa
-				decodeStrict(t, where, doc, &h)
-				m.hpas = append(m.hpas, h)
+				appendDecoded(t, where, doc, &m.hpas)
 			case "ConfigMap":
-				var c configMap
-				decodeStrict(t, where, doc, &c)
-				m.configMaps = append(m.configMaps, c)
+				appendDecoded(t, where, doc, &m.configMaps)
 			case "Secret":
-				var s secret
-				decodeStrict(t, where, doc, &s)
-				m.secrets = append(m.secrets, s)
+				appendDecoded(t, where, doc, &m.secrets)
 			case "ServiceAccount":
-				var s serviceAccount
-				decodeStrict(t, where, doc, &s)
-				m.serviceAccounts = append(m.serviceAccounts, s)
+				appendDecoded(t, where, doc, &m.serviceAccounts)
 			case "Kustomization":
 				var k kustomization
 				decodeStrict(t, where, doc, &k)
@@ -338,6 +312,14 @@ func loadManifests(t *testing.T) *manifests {
 		}
 	}
 	return m
+}
+
+// appendDecoded decodes doc strictly as one T and appends it to list.
+func appendDecoded[T any](t *testing.T, where, doc string, list *[]T) {
+	t.Helper()
+	var v T
+	decodeStrict(t, where, doc, &v)
+	*list = append(*list, v)
 }
 
 func stripComments(doc string) string {

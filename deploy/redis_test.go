@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,13 +9,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/testproc"
 	"github.com/sessiond/sessiond/internal/testredis"
 )
 
@@ -264,8 +263,8 @@ func startSentinel(t *testing.T, conf string, port int) {
 	t.Helper()
 	bin := mustLookPath(t, "redis-server", testredis.InstallHint)
 	cmd := exec.Command(bin, conf, "--sentinel")
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := testproc.NewTail(1 << 20)
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -293,21 +292,4 @@ func startSentinel(t *testing.T, conf string, port int) {
 	}); err != nil {
 		t.Fatalf("sentinel did not start: %v\n%s", err, out.String())
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

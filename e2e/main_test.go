@@ -12,7 +12,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -28,17 +27,7 @@ func TestMain(m *testing.M) {
 	// The outage tests make go-redis log every refused dial; the tests check
 	// what sessiond answers instead.
 	redis.SetLogger(quiet{})
-	srv, err := testredis.StartMain()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	sharedRedis = srv
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(testredis.RunMain(m, func(srv *testredis.Server) { sharedRedis = srv }))
 }
 
 type quiet struct{}

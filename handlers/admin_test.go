@@ -22,6 +22,18 @@ func fullSession(exp time.Time) sess {
 	}
 }
 
+// fullSessionBody is the exact answer to a create or a read of
+// fullSession(exp) created at now, under request id rid; isCurrent says
+// whether the caller's token names the session.
+func fullSessionBody(now, exp time.Time, isCurrent bool, rid string) string {
+	return fmt.Sprintf(`{"data":{"id":"s-full","user_id":"u1",
+		"user_email":"u1@example.com","user_display_name":"User One","ip_address":"203.0.113.7",
+		"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		"device_type":"desktop","location":"Berlin, DE","is_current":%t,"created_at":%q,
+		"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":%q,"timestamp":"<ts>"}}`,
+		isCurrent, wt(now), wt(exp), rid)
+}
+
 func TestAdminGet(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)
@@ -33,12 +45,7 @@ func TestAdminGet(t *testing.T) {
 			caller   auth.MintOptions
 			want     string
 		}{
-			{"every field", "s-full", superAdmin, fmt.Sprintf(`{"data":{"id":"s-full","user_id":"u1",
-				"user_email":"u1@example.com","user_display_name":"User One","ip_address":"203.0.113.7",
-				"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-				"device_type":"desktop","location":"Berlin, DE","is_current":false,"created_at":%q,
-				"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":"rid-1","timestamp":"<ts>"}}`,
-				wt(e.now), wt(exp))},
+			{"every field", "s-full", superAdmin, fullSessionBody(e.now, exp, false, "rid-1")},
 			{"missing optional strings are null", "s-min", superAdmin, fmt.Sprintf(`{"data":{"id":"s-min","user_id":"u2",
 				"user_email":null,"user_display_name":null,"ip_address":null,"user_agent":null,
 				"device_type":"unknown","location":null,"is_current":false,"created_at":%q,
@@ -91,9 +98,7 @@ func TestAdminList(t *testing.T) {
 }
 
 func TestAdminDelete(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, superAdmin)
 		r := e.del(t, pathAdmin+"/t1-u2", tok)
 		mustStatus(t, r, http.StatusNoContent)
@@ -190,9 +195,7 @@ func TestAdminRevokeAllNeedsAFilter(t *testing.T) {
 		{"bad tenant id", map[string]any{"tenant_id": "a/b"}, []any{"body", "tenant_id"}},
 		{"array body", "[]", []any{"body"}},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				before := mustSnapshot(t, e.rdb)

@@ -6,16 +6,23 @@ import (
 	"testing"
 )
 
-// BenchmarkVerifyHandler is the forward-auth hot path through the real router
-// against the real redis-server: token check (cached after the first call),
-// one HGETALL, the identity headers.
-func BenchmarkVerifyHandler(b *testing.B) {
+// newVerifyBench is an env holding one browser session of u1, "bench", and
+// the Authorization header of its user.
+func newVerifyBench(b *testing.B) (*env, string) {
+	b.Helper()
 	e := newEnvWith(b, realRedis.NewClient(b), envConfig{})
 	e.mustCreate(b, sess{"id": "bench", "user_id": "u1", "tenant_id": "T1", "partner_id": "P1",
 		"user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"})
 	u := userU1
 	u.SessionID = "bench"
-	tok := "Bearer " + e.token(b, u)
+	return e, "Bearer " + e.token(b, u)
+}
+
+// BenchmarkVerifyHandler is the forward-auth hot path through the real router
+// against the real redis-server: token check (cached after the first call),
+// one HGETALL, the identity headers.
+func BenchmarkVerifyHandler(b *testing.B) {
+	e, tok := newVerifyBench(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -35,13 +42,9 @@ func BenchmarkVerifyHandler(b *testing.B) {
 // request. Its allocs/op are those of the router, the handler, go-redis and
 // the store.
 func BenchmarkVerifyRouter(b *testing.B) {
-	e := newEnvWith(b, realRedis.NewClient(b), envConfig{})
-	e.mustCreate(b, sess{"id": "bench", "user_id": "u1", "tenant_id": "T1", "partner_id": "P1",
-		"user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.3"})
-	u := userU1
-	u.SessionID = "bench"
+	e, tok := newVerifyBench(b)
 	r := httptest.NewRequest(http.MethodGet, pathVerify, nil)
-	r.Header.Set("Authorization", "Bearer "+e.token(b, u))
+	r.Header.Set("Authorization", tok)
 	w := &headerWriter{}
 	b.ReportAllocs()
 	for b.Loop() {

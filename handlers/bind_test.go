@@ -70,9 +70,7 @@ func TestCreateValidation(t *testing.T) {
 		{"json string", `"u1"`, "model_attributes_type", []any{"body"}},
 		{"empty body", "", "missing", []any{"body"}},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, serviceWrite)
 		list := e.mustListIDs(t, pathAdmin)
 		for _, tc := range cases {
@@ -114,9 +112,7 @@ func TestBodyTooLarge(t *testing.T) {
 		{"admin revoke-all", pathAdmin + "/revoke-all", "super"},
 		{"tenant user revoke", pathTenant("T1") + "/users/u1/revoke", "super"},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		for _, p := range paths {
 			tok := e.token(t, superAdmin)
 			if p.caller == "service" {
@@ -171,9 +167,7 @@ func TestQueryValidation(t *testing.T) {
 		{"tenant_id with a slash", "tenant_id=a/b", "string_pattern_mismatch", []any{"query", "tenant_id"}, pathAdmin},
 		{"partner_id with a star", "partner_id=p*", "string_pattern_mismatch", []any{"query", "partner_id"}, pathAdmin},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, superAdmin)
 		for _, path := range listPaths {
 			for _, tc := range cases {
@@ -226,9 +220,7 @@ func TestPathValidation(t *testing.T) {
 		{"activity unknown", "POST", pathInternal + "/unknown/activity", "service", nf, nil},
 		{"unknown route", "GET", "/api/v1/nothing", "super", nf, nil},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		toks := map[string]string{
 			"super": e.token(t, superAdmin), "user": e.token(t, userU1), "service": e.token(t, serviceWrite),
 		}
@@ -301,9 +293,7 @@ func TestNoServerErrorOnOddInput(t *testing.T) {
 			"session_ids": `["nope"]`, "revoke_all": `false`, "except_current": `true`,
 		}},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		toks := map[string]string{"super": e.token(t, superAdmin), "service": e.token(t, serviceWrite), "user": e.token(t, userU1)}
 		check := func(t *testing.T, method, path, tok string, body any) {
 			t.Helper()

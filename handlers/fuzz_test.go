@@ -3,9 +3,6 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 )
 
@@ -765,34 +763,6 @@ func mustRevoked(t *testing.T, r response, want []string) {
 
 // --- Authorization header ------------------------------------------------------
 
-// signedHS256 reports whether tok is a compact JWS whose header names HS256,
-// whose signature is the HMAC-SHA256 of its signing input under secret and
-// whose exp is in the future, checked with the standard library alone.
-func signedHS256(tok string, secret []byte, now time.Time) bool {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	enc := base64.RawURLEncoding.Strict()
-	hdr, err1 := enc.DecodeString(parts[0])
-	payload, err2 := enc.DecodeString(parts[1])
-	sig, err3 := enc.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return false
-	}
-	var h, c map[string]any
-	if json.Unmarshal(hdr, &h) != nil || h["alg"] != "HS256" || json.Unmarshal(payload, &c) != nil {
-		return false
-	}
-	exp, ok := numericDate(c["exp"])
-	if !ok || float64(now.Unix())-auth.DefaultLeeway.Seconds() >= exp {
-		return false
-	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(parts[0] + "." + parts[1]))
-	return hmac.Equal(sig, mac.Sum(nil))
-}
-
 // FuzzAuthHeader sends arbitrary Authorization headers to verify, the admin
 // list and the caller's own list: 401 or 403 unless the header carries a
 // token signed with the secret; never a 5xx.
@@ -815,7 +785,7 @@ func FuzzAuthHeader(f *testing.F) {
 		switch r.Code {
 		case http.StatusOK:
 			scheme, tok, _ := strings.Cut(strings.TrimSpace(header), " ")
-			if !strings.EqualFold(scheme, "bearer") || !signedHS256(strings.TrimSpace(tok), testSecret, time.Now()) {
+			if !strings.EqualFold(scheme, "bearer") || testserver.SignedHS256(strings.TrimSpace(tok), testSecret, time.Now()) != nil {
 				t.Errorf("GET %s with Authorization %q: got 200 for a token not signed with the secret", path, header)
 			}
 		case http.StatusUnauthorized, http.StatusForbidden:
@@ -823,24 +793,4 @@ func FuzzAuthHeader(f *testing.F) {
 			t.Errorf("GET %s with Authorization %q: got %d, want 200, 401 or 403; body %s", path, header, r.Code, r.Body)
 		}
 	})
-}
-
-// jsonNumberRE is a JSON number (RFC 8259 §6).
-var jsonNumberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
-
-// numericDate reads a NumericDate claim. RFC 7519 makes it a JSON number;
-// golang-jwt also takes a string holding one (it decodes through
-// json.Number), a leniency that forges nothing, so the oracle allows it.
-func numericDate(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case string:
-		if !jsonNumberRE.MatchString(x) {
-			return 0, false
-		}
-		f, err := strconv.ParseFloat(x, 64)
-		return f, err == nil
-	}
-	return 0, false
 }

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,12 +18,7 @@ func TestInternalCreate(t *testing.T) {
 		r := e.do(t, req{Method: "POST", Path: pathInternal, Token: e.token(t, serviceWrite), Body: map[string]any(fullSession(exp)),
 			Header: map[string]string{"X-Request-ID": "create-1"}})
 		mustStatus(t, r, http.StatusCreated)
-		mustBody(t, r, fmt.Sprintf(`{"data":{"id":"s-full","user_id":"u1",
-			"user_email":"u1@example.com","user_display_name":"User One","ip_address":"203.0.113.7",
-			"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-			"device_type":"desktop","location":"Berlin, DE","is_current":false,"created_at":%q,
-			"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":"create-1","timestamp":"<ts>"}}`,
-			wt(e.now), wt(exp)))
+		mustBody(t, r, fullSessionBody(e.now, exp, false, "create-1"))
 
 		cases := []struct {
 			name       string

@@ -13,9 +13,7 @@ import (
 )
 
 func TestMeList(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		// u1 also has a session in T2, which a token of tenant T1 does not show.
 		e.mustCreate(t, sess{"id": "t2-u1", "user_id": "u1", "tenant_id": "T2", "ttl_seconds": 100})
 		r := e.do(t, req{Method: "GET", Path: pathMe, Token: e.token(t, userU1), Header: map[string]string{"X-Request-ID": "me-1"}})
@@ -92,9 +90,7 @@ func TestMeRevokeAll(t *testing.T) {
 }
 
 func TestMeDelete(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, userU1)
 
 		r := e.do(t, req{Method: "DELETE", Path: pathMe + "/t1-u1-b", Token: tok, Header: map[string]string{"X-Request-ID": "del-1"}})

@@ -32,9 +32,7 @@ func TestRequestID(t *testing.T) {
 		{"newline injection", "a\\nb", false},
 		{"empty", "", false},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		paths := []struct {
 			name, method, path, token string
 			envelope                  bool
@@ -100,9 +98,7 @@ func TestHealth(t *testing.T) {
 // TestTrailingSlash checks that both spellings of the admin list answer 200
 // with the same body, and that nothing redirects.
 func TestTrailingSlash(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, superAdmin)
 		var bodies []string
 		for _, path := range []string{pathAdmin, pathAdmin + "/"} {

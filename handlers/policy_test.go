@@ -25,9 +25,7 @@ func (e *env) putPolicy(tb testing.TB, tenant, token string, body any) response 
 }
 
 func TestPolicyRoutes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		ta := e.token(t, tenantAdmin)
 		// The default: unlimited, evict_oldest, no timeouts.
 		r := e.get(t, pathTenant("T1")+"/policy", ta)

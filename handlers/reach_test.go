@@ -126,9 +126,7 @@ func TestReachNarrowsAdminLists(t *testing.T) {
 		{"super filters by user and tenant", superAdmin, "?user_id=u1&tenant_id=T1", []string{"t1-u1-a", "t1-u1-b"}},
 		{"super filters by user and wrong tenant", superAdmin, "?user_id=u1&tenant_id=T2", []string{}},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				r := e.get(t, pathAdmin+tc.query, e.token(t, tc.caller))
@@ -170,9 +168,7 @@ func TestReachMissingClaims(t *testing.T) {
 		{"platform admin:read on tenant write", platformRead, "POST", pathTenant("T1") + "/revoke-all", fb},
 		{"service without scope on internal", mustService(""), "POST", pathInternal, fb},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				before := mustSnapshot(t, e.rdb)

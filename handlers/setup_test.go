@@ -151,6 +151,17 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 	}
 }
 
+// forEachWorld runs fn on every backend with a fresh env seeded with the
+// world fixture (seedWorld).
+func forEachWorld(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		e.seedWorld(t)
+		fn(t, e)
+	})
+}
+
 // testSecret signs every token the tests mint.
 var testSecret = testserver.Secret
 

@@ -14,9 +14,7 @@ import (
 )
 
 func TestTenantLists(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, tenantAdmin)
 		r := e.do(t, req{Method: "GET", Path: pathTenant("T1") + "/users/u2", Token: tok, Header: map[string]string{"X-Request-ID": "tl-1"}})
 		mustStatus(t, r, http.StatusOK)
@@ -60,12 +58,7 @@ func TestTenantGetAndDelete(t *testing.T) {
 
 		r := e.do(t, req{Method: "GET", Path: pathTenant("T1") + "/s-full", Token: tok, Header: map[string]string{"X-Request-ID": "tg-1"}})
 		mustStatus(t, r, http.StatusOK)
-		mustBody(t, r, fmt.Sprintf(`{"data":{"id":"s-full","user_id":"u1",
-			"user_email":"u1@example.com","user_display_name":"User One","ip_address":"203.0.113.7",
-			"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-			"device_type":"desktop","location":"Berlin, DE","is_current":true,"created_at":%q,
-			"last_activity_at":null,"expires_at":%q,"sso_apps":[]},"meta":{"request_id":"tg-1","timestamp":"<ts>"}}`,
-			wt(e.now), wt(exp)))
+		mustBody(t, r, fullSessionBody(e.now, exp, true, "tg-1"))
 
 		super := e.token(t, superAdmin)
 		mustDetail(t, e.get(t, pathTenant("T1")+"/other", super), http.StatusNotFound)
@@ -86,9 +79,7 @@ func TestTenantGetAndDelete(t *testing.T) {
 }
 
 func TestTenantRevokeAll(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		tok := e.token(t, tenantAdmin)
 		r := e.post(t, pathTenant("T1")+"/revoke-all", tok, nil)
 		mustStatus(t, r, http.StatusOK)
@@ -173,9 +164,7 @@ func TestTenantUserRevokeValidation(t *testing.T) {
 		{"no body", nil, "missing", []any{"body"}},
 		{"malformed json", `{"revoke_all": true`, "json_invalid", []any{"body", 19}},
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				before := mustSnapshot(t, e.rdb)

@@ -8,15 +8,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 )
 
 const pathVerify = "/api/v1/auth/verify"
 
 func TestVerify(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		e.seedWorld(t)
+	forEachWorld(t, func(t *testing.T, e *env) {
 		live := auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "t1-u1-a"}
 		noTenant := auth.MintOptions{Subject: "u1", SessionID: "t1-u1-a"}
 		forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
@@ -149,7 +148,7 @@ func TestVerifyCacheAcrossInstances(t *testing.T) {
 	tok2 := a.token(t, auth.MintOptions{Subject: "u1", TenantID: "T1", SessionID: "vc-2"})
 	// Each instance's tail goes live, then its verify answers from the cache.
 	for _, e := range []*env{a, b} {
-		waitFor(t, "the verify cache to fill", func() bool {
+		testserver.WaitFor(t, "the verify cache to fill", func() bool {
 			mustStatus(t, e.get(t, "/api/v1/auth/verify", tok1), http.StatusOK)
 			mustStatus(t, e.get(t, "/api/v1/auth/verify", tok2), http.StatusOK)
 			return e.cache.Len() == 2
@@ -158,7 +157,7 @@ func TestVerifyCacheAcrossInstances(t *testing.T) {
 	// Revoked through A: A refuses at once; B once its tail hears it.
 	mustStatus(t, a.del(t, pathTenant("T1")+"/vc-1", a.token(t, superAdmin)), http.StatusNoContent)
 	mustStatus(t, a.get(t, "/api/v1/auth/verify", tok1), http.StatusUnauthorized)
-	waitFor(t, "B to refuse the session A revoked", func() bool {
+	testserver.WaitFor(t, "B to refuse the session A revoked", func() bool {
 		return b.get(t, "/api/v1/auth/verify", tok1).Code == http.StatusUnauthorized
 	})
 	mustStatus(t, b.get(t, "/api/v1/auth/verify", tok2), http.StatusOK)
@@ -183,16 +182,4 @@ func TestVerifyCacheBypassedWithoutTail(t *testing.T) {
 	other := newEnvWith(t, rdb, envConfig{})
 	mustStatus(t, other.del(t, pathTenant("T1")+"/vb-1", other.token(t, superAdmin)), http.StatusNoContent)
 	mustStatus(t, e.get(t, "/api/v1/auth/verify", tok), http.StatusUnauthorized)
-}
-
-// waitFor polls cond for up to 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -109,29 +109,31 @@ func (c *class) encodings() string {
 	return strings.Join(out, " ")
 }
 
+// keyClasses are the key classes of the schema in redisstore/keys.go, in the
+// order classOf tries them (the first match names the class).
+var keyClasses = []struct {
+	match func(key, part string) bool
+	part  string
+	name  string
+}{
+	{strings.HasPrefix, "s:", "session hash s:"},
+	{strings.HasPrefix, "sid:", "id pointer sid:"},
+	{strings.HasPrefix, "ix:{#g}", "global view ix:{#g}"},
+	{strings.HasPrefix, "ix:{p:", "partner view ix:{p:}"},
+	{strings.HasSuffix, ":all", "tenant index ix:all"},
+	{strings.HasSuffix, ":users", "users index ix:users"},
+	{strings.HasSuffix, ":ue", "earliest expiry ix:ue"},
+	{strings.Contains, ":u:", "user index ix:u:"},
+	{strings.Contains, ":d:", "device index ix:d:"},
+	{strings.HasPrefix, "ut:", "user tenants ut:"},
+}
+
 // classOf names the key class of a key of the schema in redisstore/keys.go.
 func classOf(key string) string {
-	switch {
-	case strings.HasPrefix(key, "s:"):
-		return "session hash s:"
-	case strings.HasPrefix(key, "sid:"):
-		return "id pointer sid:"
-	case strings.HasPrefix(key, "ix:{#g}"):
-		return "global view ix:{#g}"
-	case strings.HasPrefix(key, "ix:{p:"):
-		return "partner view ix:{p:}"
-	case strings.HasSuffix(key, ":all"):
-		return "tenant index ix:all"
-	case strings.HasSuffix(key, ":users"):
-		return "users index ix:users"
-	case strings.HasSuffix(key, ":ue"):
-		return "earliest expiry ix:ue"
-	case strings.Contains(key, ":u:"):
-		return "user index ix:u:"
-	case strings.Contains(key, ":d:"):
-		return "device index ix:d:"
-	case strings.HasPrefix(key, "ut:"):
-		return "user tenants ut:"
+	for _, c := range keyClasses {
+		if c.match(key, c.part) {
+			return c.name
+		}
 	}
 	if p, _, ok := strings.Cut(key, ":"); ok {
 		return p + ":"

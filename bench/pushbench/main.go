@@ -32,11 +32,9 @@ import (
 
 	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/signing"
-	"github.com/sessiond/sessiond/redisstore"
 )
 
 const secret = "pushbench-secret-pushbench-secret-0123456789"
@@ -51,17 +49,12 @@ func main() {
 }
 
 func run(n int) error {
-	red, err := testredis.StartMain()
+	_, rdb, stop, err := seed.StartRedis()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = red.Stop() }()
+	defer stop()
 	ctx := context.Background()
-	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: red.URL(0), Timeout: 10 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
 
 	// The receiver: records when each session's SET arrived.
 	var mu sync.Mutex

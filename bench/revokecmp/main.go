@@ -29,7 +29,6 @@ import (
 
 	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/handlers"
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/redisstore"
@@ -65,17 +64,12 @@ func main() {
 }
 
 func run(c config) error {
-	srv, err := testredis.StartMain("--enable-debug-command", "yes", "--slowlog-log-slower-than", "10000")
+	srv, rdb, stop, err := seed.StartRedis("--enable-debug-command", "yes", "--slowlog-log-slower-than", "10000")
 	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Stop() }()
+	defer stop()
 	ctx := context.Background()
-	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: srv.URL(0), Timeout: 10 * time.Second})
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
 	// SAVE and DEBUG RELOAD of a large data set outlast any command timeout.
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1})
 	defer admin.Close()

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/client"
 )
 
@@ -134,7 +135,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 
 	// version needs no server.
-	r := mustOK(t, sessionctlEnv(t, env("SESSIOND_URL", closedURL(t)), "version"))
+	r := mustOK(t, sessionctlEnv(t, env("SESSIOND_URL", testserver.ClosedURL(t)), "version"))
 	if !strings.HasPrefix(r.stdout, "sessionctl dev (commit ") {
 		t.Errorf("got %q, want sessionctl dev (commit …)", r.stdout)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
 )
@@ -132,13 +133,13 @@ func TestWatchLostEscapes(t *testing.T) {
 	defer s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	errb := &syncBuffer{}
+	errb := &testserver.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- runConsole(ctx, []string{"watch"}, console{in: strings.NewReader(""), out: &syncBuffer{}, err: errb},
+		done <- runConsole(ctx, []string{"watch"}, console{in: strings.NewReader(""), out: &testserver.SyncBuffer{}, err: errb},
 			env("SESSIOND_URL", s.URL, "SESSIOND_TOKEN", srv.serviceToken))
 	}()
-	waitFor(t, "two lost streams", func() bool { return strings.Count(errb.String(), "stream lost") >= 2 })
+	testserver.WaitFor(t, "two lost streams", func() bool { return strings.Count(errb.String(), "stream lost") >= 2 })
 	cancel()
 	<-done
 	out := errb.String()
@@ -153,7 +154,7 @@ func TestWatchLostEscapes(t *testing.T) {
 // TestProgressEscapes: the progress line and the summary of a bulk
 // revocation quote the flags, escaped.
 func TestProgressEscapes(t *testing.T) {
-	errb := &syncBuffer{}
+	errb := &testserver.SyncBuffer{}
 	a := &app{console: console{err: errb, errTTY: true}}
 	p := a.startProgress("revoking sessions of tenant t\x1b[2J")
 	p.set("revoking sessions of tenant t\x1b]0;owned\x07")

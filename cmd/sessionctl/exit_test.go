@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 )
 
@@ -38,7 +39,7 @@ func TestExitCodes(t *testing.T) {
 	userToken := mint(t, auth.MintOptions{Subject: s.UserID, TenantID: tenant, SessionID: s.ID})
 	expired := mint(t, auth.MintOptions{Subject: "root", Role: auth.RoleSuperAdmin, TTL: -time.Hour})
 	otherAdmin := mint(t, auth.MintOptions{Subject: "ta", Role: auth.RoleTenantAdmin, TenantID: uniq("elsewhere")})
-	down := closedURL(t)
+	down := testserver.ClosedURL(t)
 
 	tests := []struct {
 		name string
@@ -116,7 +117,7 @@ func TestInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	slow := stub(t, 200, "", 5*time.Second)
 	time.AfterFunc(100*time.Millisecond, cancel)
-	var out, errb syncBuffer
+	var out, errb testserver.SyncBuffer
 	code := run(ctx, []string{"--url", slow, "list"}, &out, &errb, env())
 	if code != exitInterrupted || !strings.Contains(errb.String(), "interrupted") {
 		t.Errorf("got %d %q, want %d interrupted", code, errb.String(), exitInterrupted)
@@ -132,7 +133,7 @@ func TestTokenNotShown(t *testing.T) {
 	runs := [][]string{
 		{"--url", srv.url, "--token", tok, "list", "--tenant", uniq("t")},
 		{"--url", srv.url, "--token=" + tok, "get", "missing"},
-		{"--url", closedURL(t), "--token", tok, "stats", "t"},
+		{"--url", testserver.ClosedURL(t), "--token", tok, "stats", "t"},
 		{"--url", srv.url, "list", "--token", tok, "--per-page", "1000"},
 		{"--url", srv.url, "--tokn", tok, "list"},     // a typo: the token becomes the command
 		{"--url", srv.url, "--token", tok, "--bogus"}, // a flag error

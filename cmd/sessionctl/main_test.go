@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -152,7 +150,7 @@ func sessionctlEnv(tb testing.TB, getenv func(string) string, args ...string) re
 // terminal), the admin token in the environment.
 func sessionctlConsole(tb testing.TB, ctx context.Context, con console, args ...string) result {
 	tb.Helper()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
 	con.out, con.err = out, errb
 	if con.in == nil {
 		con.in = strings.NewReader("")
@@ -206,45 +204,4 @@ func mustCreate(tb testing.TB, tenant, partner, user string, n int) []client.Ses
 		out = append(out, s)
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
-
-// waitFor polls cond for up to 10s.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// closedURL is a loopback URL nobody listens on.
-func closedURL(tb testing.TB) string {
-	tb.Helper()
-	s := httptest.NewServer(http.NotFoundHandler())
-	u := s.URL
-	s.Close()
-	return u
 }

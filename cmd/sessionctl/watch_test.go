@@ -7,14 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/client"
 )
 
 // watcher is a `sessionctl watch` running in the background.
 type watcher struct {
 	cancel context.CancelFunc
-	out    *syncBuffer
-	errb   *syncBuffer
+	out    *testserver.SyncBuffer
+	errb   *testserver.SyncBuffer
 	done   chan int
 }
 
@@ -24,13 +25,13 @@ func startWatch(t *testing.T, url string, args ...string) *watcher {
 	t.Helper()
 	before := srv.broker.Followers()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watcher{cancel: cancel, out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan int, 1)}
+	w := &watcher{cancel: cancel, out: &testserver.SyncBuffer{}, errb: &testserver.SyncBuffer{}, done: make(chan int, 1)}
 	getenv := env("SESSIOND_URL", url, "SESSIOND_TOKEN", srv.serviceToken)
 	go func() {
 		w.done <- runConsole(ctx, append([]string{"watch"}, args...), console{in: strings.NewReader(""), out: w.out, err: w.errb}, getenv)
 	}()
 	t.Cleanup(cancel)
-	waitFor(t, "the stream to be followed", func() bool { return srv.broker.Followers() > before })
+	testserver.WaitFor(t, "the stream to be followed", func() bool { return srv.broker.Followers() > before })
 	return w
 }
 
@@ -46,7 +47,7 @@ func (w *watcher) stop(t *testing.T) result {
 // waitLines waits until stdout has a line for each session id.
 func (w *watcher) waitLines(t *testing.T, sids ...string) {
 	t.Helper()
-	waitFor(t, "events of "+strings.Join(sids, ", "), func() bool {
+	testserver.WaitFor(t, "events of "+strings.Join(sids, ", "), func() bool {
 		out := w.out.String()
 		for _, id := range sids {
 			if !strings.Contains(out, id) {
@@ -164,8 +165,8 @@ func TestWatchResume(t *testing.T) {
 	sse.CloseClientConnections()
 	// Revoked while the stream is down.
 	mustOK(t, sessionctl(t, "revoke", ss[1].ID))
-	waitFor(t, "the stream to be lost", func() bool { return strings.Contains(w.errb.String(), "stream lost") })
-	waitFor(t, "a reconnection", func() bool { return srv.broker.Followers() >= before })
+	testserver.WaitFor(t, "the stream to be lost", func() bool { return strings.Contains(w.errb.String(), "stream lost") })
+	testserver.WaitFor(t, "a reconnection", func() bool { return srv.broker.Followers() >= before })
 	mustOK(t, sessionctl(t, "revoke", ss[2].ID))
 	w.waitLines(t, ss[1].ID, ss[2].ID)
 	r := mustOK(t, w.stop(t))

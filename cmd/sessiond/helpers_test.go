@@ -9,10 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/config"
 )
 
@@ -24,30 +24,11 @@ func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// syncBuffer is a bytes.Buffer safe to write from serve's goroutine while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // server is a serve() call running in the background.
 type server struct {
 	addr   string
 	base   string
-	stdout *syncBuffer
+	stdout *testserver.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -58,7 +39,7 @@ type server struct {
 func mustServe(tb testing.TB, cfg config.Config) *server {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{stdout: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	s := &server{stdout: &testserver.SyncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() { s.done <- serve(ctx, cfg, s.stdout, ready) }()
 	select {

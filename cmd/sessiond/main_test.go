@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/config"
 )
@@ -71,7 +72,7 @@ func TestRunUnknownCommand(t *testing.T) {
 func TestRunServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var out syncBuffer
+	var out testserver.SyncBuffer
 	env := map[string]string{config.EnvAddr: "127.0.0.1:0", config.EnvLogLevel: "error"}
 	if err := run(ctx, nil, envMap(env), &out); err != nil {
 		t.Fatalf("run with a cancelled context: got %v, want nil", err)

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/config"
 )
 
@@ -60,7 +61,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testserver.SyncBuffer{}
 			old := logOutput
 			logOutput = logs
 			t.Cleanup(func() { logOutput = old })
@@ -71,7 +72,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			var text string
-			if err := run(ctx, nil, envMap(tc.env), &syncBuffer{}); err != nil {
+			if err := run(ctx, nil, envMap(tc.env), &testserver.SyncBuffer{}); err != nil {
 				text = err.Error()
 			}
 			text += logs.String()
@@ -123,7 +124,7 @@ func TestRedisURLErrorRedacted(t *testing.T) {
 // through sessiond's sink: JSON, with the secrets masked.
 func TestLibraryLogsRedacted(t *testing.T) {
 	const pw = "s3cretpw"
-	logs := &syncBuffer{}
+	logs := &testserver.SyncBuffer{}
 	old := logOutput
 	logOutput = logs
 	t.Cleanup(func() { logOutput = old })
@@ -135,7 +136,7 @@ func TestLibraryLogsRedacted(t *testing.T) {
 		config.EnvRedisTimeout: "300ms",
 	}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, envMap(env), &syncBuffer{}) }()
+	go func() { done <- run(ctx, nil, envMap(env), &testserver.SyncBuffer{}) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(logs.String(), `"msg":"listening"`) {
 		if time.Now().After(deadline) {
@@ -170,7 +171,7 @@ func TestLogsEscapeStoredText(t *testing.T) {
 	ua := "Mozilla\x1b]0;owned\x07\r\n{\"level\":\"error\"} \x7f\u009b2J \u202eevil\u2028\u200b\U000e0041 Zürich"
 	for _, format := range []string{"json", "console"} {
 		t.Run(format, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testserver.SyncBuffer{}
 			old := logOutput
 			logOutput = logs
 			t.Cleanup(func() { logOutput = old })

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/config"
 )
@@ -222,7 +223,7 @@ func TestServeListenError(t *testing.T) {
 			defer ln.Close()
 			cfg := quietConfig()
 			other := tc.occupy(&cfg, ln.Addr().String())
-			err = serve(context.Background(), cfg, &syncBuffer{}, nil)
+			err = serve(context.Background(), cfg, &testserver.SyncBuffer{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
 				t.Fatalf("got error %v, want one naming %s", err, tc.wantVar)
 			}

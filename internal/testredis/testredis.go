@@ -82,6 +82,24 @@ func StartMain(extraArgs ...string) (*Server, error) {
 	return s, nil
 }
 
+// RunMain is the body of a TestMain whose tests share one server: it starts
+// the server, hands it to share (which keeps it in a package variable), runs
+// the tests and stops the server. It returns the code for os.Exit: 1 when the
+// server did not start, else m.Run's.
+func RunMain(m *testing.M, share func(*Server), extraArgs ...string) int {
+	srv, err := StartMain(extraArgs...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	share(srv)
+	code := m.Run()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	return code
+}
+
 func start(dir string, own bool, extraArgs []string) (*Server, error) {
 	path, err := testproc.LookPath("redis-server", InstallHint)
 	if err != nil {

@@ -20,13 +20,21 @@ import (
 	"github.com/sessiond/sessiond/pkg/auth"
 )
 
+// newVerifyJWKS serves the public keys the verify tests sign with: rsa1
+// (RS256), ec1 (ES256) and ec-noalg (ec2 published without an alg).
+func newVerifyJWKS(tb testing.TB) (testKeys, *jwksServer) {
+	tb.Helper()
+	keys := mustKeys(tb)
+	srv := newJWKSServer(tb)
+	srv.add(tb, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	srv.add(tb, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
+	srv.add(tb, "ec-noalg", "", &keys.ec2.PublicKey)
+	return keys, srv
+}
+
 func TestVerifyFailures(t *testing.T) {
 	now := time.Now()
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
-	srv.add(t, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
-	srv.add(t, "ec-noalg", "", &keys.ec2.PublicKey)
+	keys, srv := newVerifyJWKS(t)
 
 	hs := mustVerifier(t, auth.Config{HS256Secret: testSecret, Issuer: testIssuer, Audience: testAudience})
 	jw := mustVerifier(t, auth.Config{JWKSURL: srv.URL, Issuer: testIssuer, Audience: testAudience})
@@ -145,11 +153,7 @@ func mustSignKID(tb testing.TB, m jwt.SigningMethod, key any, kid any, c jwt.Map
 func TestVerifySuccess(t *testing.T) {
 	now := time.Now()
 	exp := time.Unix(now.Add(time.Hour).Unix(), 0)
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
-	srv.add(t, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
-	srv.add(t, "ec-noalg", "", &keys.ec2.PublicKey)
+	keys, srv := newVerifyJWKS(t)
 
 	hs := mustVerifier(t, auth.Config{HS256Secret: testSecret, Issuer: testIssuer, Audience: testAudience})
 	plain := mustVerifier(t, auth.Config{HS256Secret: testSecret})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/client"
 )
 
@@ -21,7 +22,7 @@ func TestCachingVerifierStreamLost(t *testing.T) {
 
 	// Cut the stream: the cache empties, then the stream comes back.
 	e.sseServer().CloseClientConnections()
-	waitFor(t, "a reconnection", func() bool { return r.v.Stats().Connects >= 2 && r.v.Stats().Connected })
+	testserver.WaitFor(t, "a reconnection", func() bool { return r.v.Stats().Connects >= 2 && r.v.Stats().Connected })
 	if got := r.v.Stats().Entries; got != 0 {
 		t.Errorf("got %d entries after the stream broke, want 0", got)
 	}
@@ -34,7 +35,7 @@ func TestCachingVerifierStreamLost(t *testing.T) {
 	// Stop the stream's server: nothing is cached any more.
 	e.sseServer().CloseClientConnections()
 	e.sseServer().Close()
-	waitFor(t, "the stream to be down", func() bool { return !r.v.Stats().Connected })
+	testserver.WaitFor(t, "the stream to be down", func() bool { return !r.v.Stats().Connected })
 	before = e.counter.verifies()
 	for range 5 {
 		mustVerify(t, r.v, tok, s)
@@ -74,7 +75,7 @@ func TestCachingVerifierOvertaken(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.v.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "the stream", func() bool { return r.v.Stats().Connected })
+	testserver.WaitFor(t, "the stream", func() bool { return r.v.Stats().Connected })
 
 	mustVerify(t, r.v, tok, s) // the answer predates the revocation
 	if got := r.v.Stats().Entries; got != 0 {
@@ -129,7 +130,7 @@ func TestCachingVerifierReset(t *testing.T) {
 	mustVerify(t, r.v, tok, s)
 	mustVerify(t, r.v, tok, s)
 	f.send <- "event: reset\ndata: {\"type\":\"stream.reset\"}\n\n"
-	waitFor(t, "the reset", func() bool { return r.v.Stats().Resets == 1 })
+	testserver.WaitFor(t, "the reset", func() bool { return r.v.Stats().Resets == 1 })
 	if st := r.v.Stats(); st.Entries != 0 || !st.Connected {
 		t.Errorf("got stats %+v after a reset, want an empty, connected cache", st)
 	}
@@ -145,7 +146,7 @@ func TestCachingVerifierIdleStream(t *testing.T) {
 	r := startCache(t, e, client.CacheOptions{EventsClient: mustClient(t, f.srv.URL), IdleTimeout: 150 * time.Millisecond})
 	s, tok := e.liveToken(t, uniq("t"))
 	mustVerify(t, r.v, tok, s)
-	waitFor(t, "a reconnection after the idle timeout", func() bool { return r.v.Stats().Connects >= 2 })
+	testserver.WaitFor(t, "a reconnection after the idle timeout", func() bool { return r.v.Stats().Connects >= 2 })
 	if got := r.v.Stats().Entries; got != 0 {
 		t.Errorf("got %d entries after the stream went idle, want 0", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
 )
@@ -58,7 +59,7 @@ func startCache(tb testing.TB, e *env, o client.CacheOptions) *cacheRun {
 		return runErr
 	}
 	tb.Cleanup(func() { _ = r.stop() })
-	waitFor(tb, "the cache's stream to connect", func() bool { return r.v.Stats().Connected })
+	testserver.WaitFor(tb, "the cache's stream to connect", func() bool { return r.v.Stats().Connected })
 	return r
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
 )
@@ -200,7 +201,7 @@ func TestUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("closed port", func(t *testing.T) {
-		c := mustClient(t, closedURL(t), client.WithToken("x"))
+		c := mustClient(t, testserver.ClosedURL(t), client.WithToken("x"))
 		_, err := c.ListSessions(ctx, client.AdminFilter{}, client.Page{})
 		checkSentinel(t, err, client.ErrUnavailable)
 		var ce *client.Error

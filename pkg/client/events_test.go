@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/client"
 )
 
@@ -109,7 +110,7 @@ func TestFollowEvents(t *testing.T) {
 	e.waitFollowers(t, 1)
 	start := time.Now()
 	ids := e.revokeN(t, tenant, 5)
-	waitFor(t, "5 events", func() bool { return col.len() == 5 })
+	testserver.WaitFor(t, "5 events", func() bool { return col.len() == 5 })
 	if diff := cmp.Diff(ids, col.sessionIDs()); diff != "" {
 		t.Errorf("session ids (-revoked +received):\n%s", diff)
 	}
@@ -153,10 +154,10 @@ func TestFollowEventsResume(t *testing.T) {
 	var second collector
 	cctx, cancel := context.WithCancel(ctx)
 	done = follow(cctx, e.service, r.last, &second)
-	waitFor(t, "7 more events", func() bool { return second.len() >= 7 })
+	testserver.WaitFor(t, "7 more events", func() bool { return second.len() >= 7 })
 	more := e.revokeN(t, tenant, 2)
 	ids = append(ids, more...)
-	waitFor(t, "9 more events", func() bool { return second.len() >= 9 })
+	testserver.WaitFor(t, "9 more events", func() bool { return second.len() >= 9 })
 	cancel()
 	wait(t, done)
 
@@ -190,7 +191,7 @@ func TestFollowEventsReset(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := follow(cctx, e.service, "1-0", &col)
-	waitFor(t, "the reset and the retained events", func() bool { return col.len() > 1 })
+	testserver.WaitFor(t, "the reset and the retained events", func() bool { return col.len() > 1 })
 	cancel()
 	r := wait(t, done)
 	if got := col.evs[0]; got.Type != client.EventStreamReset || got.ID != "" {

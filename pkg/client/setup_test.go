@@ -28,17 +28,7 @@ import (
 var realRedis *testredis.Server
 
 func TestMain(m *testing.M) {
-	srv, err := testredis.StartMain()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	realRedis = srv
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(testredis.RunMain(m, func(srv *testredis.Server) { realRedis = srv }))
 }
 
 // testSecret signs every token the tests mint.
@@ -170,19 +160,7 @@ func (e *env) mustCreate(tb testing.TB, r client.CreateSessionRequest) client.Se
 // waitFollowers waits until the router has n event-stream followers.
 func (e *env) waitFollowers(tb testing.TB, n int) {
 	tb.Helper()
-	waitFor(tb, fmt.Sprintf("%d event stream followers", n), func() bool { return e.broker.Followers() == n })
-}
-
-// waitFor polls cond for up to 10s.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testserver.WaitFor(tb, fmt.Sprintf("%d event stream followers", n), func() bool { return e.broker.Followers() == n })
 }
 
 // countingTransport counts requests by URL path.
@@ -212,15 +190,6 @@ func (t *countingTransport) count(path string) int {
 }
 
 func (t *countingTransport) verifies() int { return t.count("/api/v1/auth/verify") }
-
-// closedURL is a loopback URL nobody listens on.
-func closedURL(tb testing.TB) string {
-	tb.Helper()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	return url
-}
 
 // uniq returns a fresh id with prefix, for tenants and users.
 var uniqN atomic.Int64

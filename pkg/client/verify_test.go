@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/testredis"
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
 )
@@ -125,7 +126,7 @@ func TestVerifyUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("closed port", func(t *testing.T) {
-		_, err := mustClient(t, closedURL(t)).Verify(ctx, "token")
+		_, err := mustClient(t, testserver.ClosedURL(t)).Verify(ctx, "token")
 		checkSentinel(t, err, client.ErrUnavailable)
 	})
 	t.Run("200 without identity", func(t *testing.T) {

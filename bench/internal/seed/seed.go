@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
@@ -91,4 +92,20 @@ func UsedMemory(ctx context.Context, rdb redis.Cmdable) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("used_memory not in INFO")
+}
+
+// StartRedis starts a redis-server for a benchmark program, with extraArgs
+// on its command line, and connects the store's client to its database 0.
+// stop closes the client and stops the server.
+func StartRedis(extraArgs ...string) (srv *testredis.Server, rdb redis.UniversalClient, stop func(), err error) {
+	srv, err = testredis.StartMain(extraArgs...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rdb, err = redisstore.Connect(redisstore.ConnectOptions{URL: srv.URL(0), Timeout: 10 * time.Second})
+	if err != nil {
+		_ = srv.Stop()
+		return nil, nil, nil, err
+	}
+	return srv, rdb, func() { _ = rdb.Close(); _ = srv.Stop() }, nil
 }
