@@ -172,6 +172,43 @@ func TestFollowEventsResume(t *testing.T) {
 	}
 }
 
+// TestFollowEventsResumeInsideABatch: a tenant revoke-all over several
+// batches (one stream entry each) reaches the client as one event per
+// session; a follower that stops after any of them and follows again from
+// the returned id gets exactly the rest, none twice, none skipped.
+func TestFollowEventsResumeInsideABatch(t *testing.T) {
+	e := newEnvWith(t, envOptions{revokeBatch: 4})
+	ctx := context.Background()
+	tenant := uniq("t")
+	var live collector
+	lctx, stopLive := context.WithCancel(ctx)
+	done := follow(lctx, e.service, "", &live)
+	e.waitFollowers(t, 1)
+	for i := 0; i < 10; i++ {
+		e.mustCreate(t, client.CreateSessionRequest{UserID: "u", TenantID: tenant})
+	}
+	if res, err := e.admin.RevokeTenantSessions(ctx, tenant); err != nil || res.RevokedCount != 10 {
+		t.Fatalf("RevokeTenantSessions: %+v, %v", res, err)
+	}
+	testserver.WaitFor(t, "10 events", func() bool { return live.len() == 10 })
+	stopLive()
+	wait(t, done)
+	all := live.sessionIDs()
+	for k := 1; k < len(all); k++ {
+		from := live.evs[k-1].ID
+		var rest collector
+		rctx, cancel := context.WithCancel(ctx)
+		rdone := follow(rctx, e.service, from, &rest)
+		testserver.WaitFor(t, "the rest", func() bool { return rest.len() >= len(all)-k })
+		time.Sleep(50 * time.Millisecond) // nothing more may come
+		cancel()
+		wait(t, rdone)
+		if diff := cmp.Diff(all[k:], rest.sessionIDs()); diff != "" {
+			t.Errorf("resume after event %d (%s) (-want +got):\n%s", k, from, diff)
+		}
+	}
+}
+
 // TestFollowEventsReset: resuming from an id retention has dropped starts
 // with a stream.reset, then the oldest retained events.
 func TestFollowEventsReset(t *testing.T) {

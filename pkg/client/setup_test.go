@@ -56,6 +56,8 @@ type env struct {
 type envOptions struct {
 	rdb       redis.UniversalClient
 	retention int64
+	// revokeBatch is SESSIOND_REVOKE_BATCH (the default when 0).
+	revokeBatch int
 }
 
 func newEnv(tb testing.TB) *env {
@@ -73,6 +75,9 @@ func newEnvWith(tb testing.TB, o envOptions) *env {
 		Config: func(c *config.Config) {
 			if o.retention > 0 {
 				c.EventRetention = int(o.retention)
+			}
+			if o.revokeBatch > 0 {
+				c.RevokeBatch = o.revokeBatch
 			}
 		},
 		Deps: func(d *handlers.Deps) {
