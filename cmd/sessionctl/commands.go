@@ -372,6 +372,9 @@ func (a *app) bindReceivers(fs *flag.FlagSet) func(context.Context, []string) er
 		if len(args) == 0 || want[args[0]] == 0 || len(args) != want[args[0]] {
 			return usageErrorf("want: receivers list|add TENANT, or receivers delete|failures|redeliver TENANT ID")
 		}
+		if args[1] == "-" {
+			args[1] = "" // the token's partner's or the platform's
+		}
 		if events != "" {
 			nr.Events = strings.Split(events, ",")
 		}

@@ -68,7 +68,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	ts, err := testserver.Start(rdb, testserver.Options{
-		Events: true, BrokerWait: 50 * time.Millisecond, Serve: true,
+		Events: true, BrokerWait: 50 * time.Millisecond, Serve: true, Push: true,
 		Deps: func(d *handlers.Deps) {
 			d.DeviceOf = func(string) string { return "desktop" }
 			d.KeepAlive = 200 * time.Millisecond

@@ -14,7 +14,7 @@ Commands:
   stats TENANT         show a tenant's session figures
   audit TENANT         show a tenant's revocations: who, when, why (--page, --per-page)
   policy get|set T     show or replace a tenant's session policy (limits, timeouts)
-  receivers ...        a tenant's revocation push receivers (list, add, delete, failures, redeliver)
+  receivers ...        revocation push receivers of a tenant, a partner or the platform (list, add, delete, failures, redeliver)
   watch                follow the revocation stream (--from ID); Ctrl-C stops
   version              print sessionctl's version
   help [COMMAND]       show this help, or a command's
@@ -107,7 +107,10 @@ when one of the tenant's sessions is revoked, with a signed OIDC
 Back-Channel Logout token (backchannel_logout) or a CAEP session-revoked
 Security Event Token (caep). --events limits a receiver to those revocation
 reasons. failures lists the pushes that failed past their retries;
-redeliver tries them once more, now.
+redeliver tries them once more, now. TENANT - addresses the receivers of
+the token's partner (a partner admin), which get the revocations of every
+tenant of the partner, or of the platform (a super admin), which get every
+tenant's.
 `
 
 const auditUsage = `Usage: sessionctl audit TENANT [--page N] [--per-page N]

@@ -270,7 +270,10 @@ func setNonEmpty(q url.Values, k, v string) {
 }
 
 // Receivers lists a tenant's push receivers
-// (GET /api/v1/tenants/{t}/sessions/receivers, an extension).
+// (GET /api/v1/tenants/{t}/sessions/receivers, an extension). In every
+// receivers method, tenantID "" addresses instead the receivers of the
+// caller's partner (a partner admin's token) or of the platform (a super
+// admin's), under /api/v1/admin/sessions/receivers.
 func (c *Client) Receivers(ctx context.Context, tenantID string) ([]Receiver, error) {
 	var out []Receiver
 	err := c.receiverCall(ctx, http.MethodGet, tenantID, "", "", nil, &out)
@@ -306,11 +309,14 @@ func (c *Client) Redeliver(ctx context.Context, tenantID, receiverID string) (Re
 
 // receiverCall sends one receivers request and decodes its data into out.
 func (c *Client) receiverCall(ctx context.Context, method, tenantID, receiverID, suffix string, body, out any) error {
-	t, err := seg("tenant id", tenantID)
-	if err != nil {
-		return err
+	path := "/api/v1/admin/sessions/receivers"
+	if tenantID != "" {
+		t, err := seg("tenant id", tenantID)
+		if err != nil {
+			return err
+		}
+		path = "/api/v1/tenants/" + t + "/sessions/receivers"
 	}
-	path := "/api/v1/tenants/" + t + "/sessions/receivers"
 	if receiverID != "" || suffix != "" {
 		id, err := seg("receiver id", receiverID)
 		if err != nil {
