@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sessiond/sessiond/internal/testserver"
 )
 
 // refEndpoint is one endpoint of the reference (seed/sessions-api.txt): its
@@ -205,19 +206,7 @@ func TestOpenAPIRoutesMatchRouter(t *testing.T) {
 	for _, op := range operations(doc) {
 		documented[op] = true
 	}
-	var missing, extra []string
-	for r := range served {
-		if !documented[r] {
-			missing = append(missing, r)
-		}
-	}
-	for op := range documented {
-		if !served[op] {
-			extra = append(extra, op)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
+	missing, extra := testserver.SetDiff(served, documented)
 	if len(missing) > 0 {
 		t.Errorf("routes served but not in /openapi.json:\n  %s", strings.Join(missing, "\n  "))
 	}

@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/config"
 )
 
@@ -129,19 +129,7 @@ func TestConfigurationDocumented(t *testing.T) {
 		}
 	}
 
-	var missing, extra []string
-	for v := range read {
-		if !documented[v] {
-			missing = append(missing, v)
-		}
-	}
-	for v := range documented {
-		if !read[v] {
-			extra = append(extra, v)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
+	missing, extra := testserver.SetDiff(read, documented)
 	if len(missing) > 0 {
 		t.Errorf("read by the code but without a row (| `NAME` | …) in docs/configuration.md:\n  %s",
 			strings.Join(missing, "\n  "))
