@@ -90,27 +90,13 @@ type cachedReceivers struct {
 }
 
 func (w *Worker) defaults() {
-	if w.Tries <= 0 {
-		w.Tries = DefaultTries
-	}
-	if w.PerReceiver <= 0 {
-		w.PerReceiver = DefaultPerReceiver
-	}
-	if w.InFlight <= 0 {
-		w.InFlight = DefaultInFlight
-	}
-	if w.BaseDelay <= 0 {
-		w.BaseDelay = DefaultBaseDelay
-	}
-	if w.MaxDelay <= 0 {
-		w.MaxDelay = DefaultMaxDelay
-	}
-	if w.Timeout <= 0 {
-		w.Timeout = DefaultTimeout
-	}
-	if w.ReclaimIdle <= 0 {
-		w.ReclaimIdle = DefaultReclaimIdle
-	}
+	orDefault(&w.Tries, DefaultTries)
+	orDefault(&w.PerReceiver, DefaultPerReceiver)
+	orDefault(&w.InFlight, DefaultInFlight)
+	orDefault(&w.BaseDelay, DefaultBaseDelay)
+	orDefault(&w.MaxDelay, DefaultMaxDelay)
+	orDefault(&w.Timeout, DefaultTimeout)
+	orDefault(&w.ReclaimIdle, DefaultReclaimIdle)
 	if w.OnError == nil {
 		w.OnError = func(error) {}
 	}
@@ -345,6 +331,13 @@ func RetryDelay(err error, attempt int, base, max time.Duration, rnd *rand.Rand)
 		d = min(de.RetryAfter, max)
 	}
 	return d
+}
+
+// orDefault sets *p to d when it is zero or negative.
+func orDefault[T int | time.Duration](p *T, d T) {
+	if *p <= 0 {
+		*p = d
+	}
 }
 
 // sleep waits d or until ctx ends; false when ctx ended.
