@@ -406,6 +406,12 @@ func TestConsole(t *testing.T) {
 		b.do(t, "sign in as a partner admin", chromedp.SetValue(chromedp.ID("token"), partner),
 			chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)))
 		b.waitFor(t, "the tenant picker", `!document.getElementById('picker').hidden`)
+		// Sign-out forgot the tenants opened before: acme is suggested from
+		// the admin list's tenant_id, in the partner's reach; globex is not.
+		b.waitFor(t, "acme suggested from the admin list", `document.querySelector('#tenant-suggestions option[value="acme"]') !== null`)
+		if eval[bool](t, b, `document.querySelector('#tenant-suggestions option[value="`+otherTenant+`"]') !== null`) {
+			t.Errorf("another partner's tenant %s is suggested", otherTenant)
+		}
 		b.typeInto(t, "tenant-input", otherTenant+"\r")
 		b.waitFor(t, "a 403 message and no tenant view", `document.getElementById('notice').textContent.includes('Open tenant globex: this token may not do that (403 Forbidden)') &&
 			document.getElementById('tenant').hidden`)

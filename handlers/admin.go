@@ -52,7 +52,7 @@ func (a *api) adminList(c *gin.Context) {
 			return
 		}
 	}
-	respondPage(c, toListItems(res.Items, p.SessionID), pg, res.Total)
+	respondPage(c, toAdminListItems(res.Items, p.SessionID), pg, res.Total)
 }
 
 // adminRevokeAll: POST /api/v1/admin/sessions/revoke-all

@@ -71,6 +71,8 @@ func TestAdminGet(t *testing.T) {
 	})
 }
 
+// TestAdminList: the admin list in the reference's shape, each item naming
+// its tenant (the tenant_id extension: the list crosses tenants).
 func TestAdminList(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)
@@ -80,9 +82,9 @@ func TestAdminList(t *testing.T) {
 		want := fmt.Sprintf(`{"data":[
 			{"id":"s-full","user_id":"u1","user_email":"u1@example.com","ip_address":"203.0.113.7",
 			 "user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-			 "device_type":"desktop","is_current":false,"created_at":%[1]q,"last_activity_at":null,"expires_at":%[2]q,"app_count":0},
+			 "device_type":"desktop","is_current":false,"created_at":%[1]q,"last_activity_at":null,"expires_at":%[2]q,"app_count":0,"tenant_id":"T1"},
 			{"id":"s-min","user_id":"u2","user_email":null,"ip_address":null,"user_agent":null,
-			 "device_type":"unknown","is_current":true,"created_at":%[1]q,"last_activity_at":null,"expires_at":%[3]q,"app_count":0}],
+			 "device_type":"unknown","is_current":true,"created_at":%[1]q,"last_activity_at":null,"expires_at":%[3]q,"app_count":0,"tenant_id":"T2"}],
 			"pagination":{"page":1,"per_page":20,"total_items":2,"total_pages":1},
 			"meta":{"request_id":"list-1","timestamp":"<ts>"}}`, wt(e.now), wt(exp), wt(e.now.Add(time.Minute)))
 		caller := superAdmin

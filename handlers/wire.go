@@ -50,6 +50,16 @@ func toAuditEntries(items []session.AuditEntry) []wire.AuditEntry {
 }
 
 func toListItems(items []session.Session, currentSID string) []wire.SessionListItem {
+	return listItems(items, currentSID, false)
+}
+
+// toAdminListItems are the items of an admin list, which crosses tenants:
+// each names its tenant (an extension).
+func toAdminListItems(items []session.Session, currentSID string) []wire.SessionListItem {
+	return listItems(items, currentSID, true)
+}
+
+func listItems(items []session.Session, currentSID string, withTenant bool) []wire.SessionListItem {
 	out := make([]wire.SessionListItem, len(items))
 	for i, s := range items {
 		out[i] = wire.SessionListItem{
@@ -57,6 +67,9 @@ func toListItems(items []session.Session, currentSID string) []wire.SessionListI
 			UserAgent: s.UserAgent, DeviceType: s.DeviceType, IsCurrent: currentSID != "" && s.ID == currentSID,
 			CreatedAt: s.CreatedAt, LastActivityAt: s.LastActivityAt, ExpiresAt: s.ExpiresAt, AppCount: len(s.Apps),
 			Ending: toEnding(s),
+		}
+		if withTenant {
+			out[i].TenantID = s.TenantID
 		}
 	}
 	return out

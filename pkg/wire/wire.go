@@ -147,6 +147,9 @@ type SessionListItem struct {
 	LastActivityAt time.Time `json:"last_activity_at"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	AppCount       int       `json:"app_count"`
+	// TenantID (an extension) is set on the items of the admin lists,
+	// which cross tenants.
+	TenantID string `json:"tenant_id,omitempty"`
 	Ending
 }
 
@@ -164,10 +167,11 @@ func (s SessionListItem) MarshalJSON() ([]byte, error) {
 		LastActivityAt Time   `json:"last_activity_at"`
 		ExpiresAt      Time   `json:"expires_at"`
 		AppCount       int    `json:"app_count"`
+		TenantID       string `json:"tenant_id,omitempty"`
 		wireEnding
 	}{
 		s.ID, s.UserID, Null(s.UserEmail), Null(s.IPAddress), Null(s.UserAgent), Null(s.DeviceType),
-		s.IsCurrent, Time(s.CreatedAt), Time(s.LastActivityAt), Time(s.ExpiresAt), s.AppCount, s.Ending.wire(),
+		s.IsCurrent, Time(s.CreatedAt), Time(s.LastActivityAt), Time(s.ExpiresAt), s.AppCount, s.TenantID, s.Ending.wire(),
 	})
 }
 

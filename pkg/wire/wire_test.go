@@ -38,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 		},
 		"SessionListItem": wire.SessionListItem{
 			ID: "s1", UserID: "u1", UserEmail: "e", IPAddress: "fe80::1%eth0", UserAgent: "ua", DeviceType: "bot",
-			IsCurrent: true, CreatedAt: at, LastActivityAt: at, ExpiresAt: at, AppCount: 3,
+			IsCurrent: true, CreatedAt: at, LastActivityAt: at, ExpiresAt: at, AppCount: 3, TenantID: "t1",
 		},
 		"EndedSession": wire.SessionListItem{
 			ID: "s2", UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour),
