@@ -256,6 +256,19 @@ func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Durat
 	return out, nil
 }
 
+// Extend resets the idle time of entries consumer still works on (XCLAIM
+// to itself, JUSTID: nothing is read or counted as a delivery).
+func (s *Store) Extend(ctx context.Context, consumer string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: eventsKey, Group: pushGroup, Consumer: consumer, Messages: ids}).Err()
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	return wrap("push: extend", err)
+}
+
 // Ack marks entries as delivered to every receiver.
 func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {

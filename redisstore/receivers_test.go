@@ -152,6 +152,17 @@ func TestPushQueue(t *testing.T) {
 		if got, err := st.Reclaim(ctx, "b", time.Hour, 10); err != nil || len(got) != 0 {
 			t.Errorf("reclaim before the idle time: %d, %v", len(got), err)
 		}
+		// While a lives it extends what it works on: nothing is idle.
+		time.Sleep(30 * time.Millisecond)
+		if err := st.Extend(ctx, "a", a[2].ID, a[3].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Extend(ctx, "b", b[0].ID, b[1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Reclaim(ctx, "b", 20*time.Millisecond, 10); err != nil || len(got) != 0 {
+			t.Errorf("reclaim of extended entries: %d, %v", len(got), err)
+		}
 		time.Sleep(30 * time.Millisecond)
 		got, err := st.Reclaim(ctx, "b", 20*time.Millisecond, 10)
 		if err != nil {

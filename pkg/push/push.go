@@ -82,6 +82,8 @@ type Worker struct {
 	mu        sync.Mutex
 	receivers map[string]cachedReceivers
 	limiter   *delivery.Limiter
+	// working holds the entries in progress, which the heartbeat extends.
+	working map[string]bool
 }
 
 type cachedReceivers struct {
@@ -101,6 +103,7 @@ func (w *Worker) defaults() {
 		w.OnError = func(error) {}
 	}
 	w.receivers = map[string]cachedReceivers{}
+	w.working = map[string]bool{}
 	w.limiter = delivery.NewLimiter(w.PerReceiver)
 }
 
@@ -111,6 +114,7 @@ func (w *Worker) Run(ctx context.Context) {
 	inFlight := make(chan struct{}, w.InFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { w.heartbeat(ctx) })
 	lastReclaim := time.Time{}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -147,10 +151,12 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) start(ctx context.Context, wg *sync.WaitGroup, inFlight chan struct{}, en receiver.Entry) bool {
 	var entryWG sync.WaitGroup
 	var undone atomic.Bool
+	w.setWorking(en.ID, true)
 	for _, e := range en.Events {
 		select {
 		case inFlight <- struct{}{}:
 		case <-ctx.Done():
+			w.setWorking(en.ID, false)
 			return false
 		}
 		entryWG.Add(1)
@@ -164,6 +170,7 @@ func (w *Worker) start(ctx context.Context, wg *sync.WaitGroup, inFlight chan st
 	}
 	wg.Go(func() {
 		entryWG.Wait()
+		w.setWorking(en.ID, false)
 		if undone.Load() || ctx.Err() != nil {
 			return
 		}
@@ -172,6 +179,41 @@ func (w *Worker) start(ctx context.Context, wg *sync.WaitGroup, inFlight chan st
 		}
 	})
 	return true
+}
+
+func (w *Worker) setWorking(id string, on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if on {
+		w.working[id] = true
+	} else {
+		delete(w.working, id)
+	}
+}
+
+// heartbeat extends the entries in progress every third of ReclaimIdle, so
+// that a slow delivery (a receiver down through its retries) is not taken
+// over and delivered again by another instance while this one lives; a
+// dead instance stops extending, and its entries are reclaimed.
+func (w *Worker) heartbeat(ctx context.Context) {
+	t := time.NewTicker(w.ReclaimIdle / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		ids := make([]string, 0, len(w.working))
+		for id := range w.working {
+			ids = append(ids, id)
+		}
+		w.mu.Unlock()
+		if err := w.Queue.Extend(ctx, w.Consumer, ids...); err != nil && ctx.Err() == nil {
+			w.OnError(err)
+		}
+	}
 }
 
 // handle delivers one event to each receiver that wants it (the

@@ -252,3 +252,77 @@ func TestWorkerHonoursRetryAfter(t *testing.T) {
 		t.Errorf("waits before the retries: %v, want [2s] (the Retry-After)", waits)
 	}
 }
+
+// slow is a receiver that takes a while to answer, counting what it got.
+type slow struct {
+	mu    sync.Mutex
+	got   map[string]int
+	delay time.Duration
+}
+
+func (s *slow) Send(ctx context.Context, _, _ string, body []byte) error {
+	s.mu.Lock()
+	s.got[string(body)]++
+	s.mu.Unlock()
+	select {
+	case <-time.After(s.delay):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestSlowDeliveryIsNotTakenOver: a delivery that outlasts the reclaim
+// idle time stays with the live instance that works on it (its heartbeat
+// extends the entry), so another instance does not deliver it again
+// (e2e/push_test.go kills an instance and proves that what it left is
+// taken over).
+func TestSlowDeliveryIsNotTakenOver(t *testing.T) {
+	ctx := context.Background()
+	st := redisstore.New(red.NewClient(t), redisstore.Options{})
+	if err := st.AddReceiver(ctx, receiver.Receiver{ID: "r", Owner: receiver.TenantOwner("ts"), URL: "https://rp.example/", Kind: receiver.KindCAEP, Audience: "rp", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, "a", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	snd := &slow{got: map[string]int{}, delay: 1500 * time.Millisecond}
+	worker := func(name string) *push.Worker {
+		return &push.Worker{Queue: st, Store: st, Encoder: plain{}, Sender: snd, Consumer: name,
+			ReclaimIdle: 300 * time.Millisecond, Timeout: 5 * time.Second}
+	}
+	actx, stopA := context.WithCancel(ctx)
+	aDone := make(chan struct{})
+	go func() { worker("a").Run(actx); close(aDone) }()
+	s := &session.Session{ID: "s1", UserID: "u", TenantID: "ts", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour), DeviceType: session.DeviceDesktop}
+	if err := st.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Revoke(ctx, session.Revocation{Filter: session.Filter{TenantID: "ts"}, IDs: []string{"s1"}, Reason: "admin_revoke"}); err != nil {
+		t.Fatal(err)
+	}
+	// a claims the entry and is busy with it for 1.5 s, five idle times.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		snd.mu.Lock()
+		n := snd.got["ts/s1/admin_revoke"]
+		snd.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	bctx, stopB := context.WithCancel(ctx)
+	bDone := make(chan struct{})
+	go func() { worker("b").Run(bctx); close(bDone) }()
+	time.Sleep(2 * time.Second) // a finishes and acknowledges meanwhile
+	stopB()
+	<-bDone
+	stopA()
+	<-aDone
+	snd.mu.Lock()
+	defer snd.mu.Unlock()
+	if n := snd.got["ts/s1/admin_revoke"]; n != 1 {
+		t.Errorf("the slow delivery was sent %d times, want once (b took over a live instance's entry)", n)
+	}
+}

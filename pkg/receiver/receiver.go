@@ -153,4 +153,8 @@ type Queue interface {
 	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, n int) ([]Entry, error)
 	// Ack marks entries as done.
 	Ack(ctx context.Context, ids ...string) error
+	// Extend tells the queue that consumer is still working on these
+	// entries (it resets their idle time), so that no other consumer
+	// reclaims them while it lives.
+	Extend(ctx context.Context, consumer string, ids ...string) error
 }
