@@ -24,6 +24,18 @@ import (
 //	hd:{T}          zset  sid -> ms when the record is dropped (ended + retention)
 //	hx:{T}:all      zset  sid -> expires_at ms (the listing order)
 //	hx:{T}:u:<uid>  zset  sid -> expires_at ms
+//	hd:{T}:u:<uid>  zset  sid -> ms when the record is dropped (hx user's members by drop time)
+//	ux:{T}:all      zset  sid -> expires_at ms of every active and ended session: ix all ∪ hx all
+//	ux:{T}:u:<uid>  zset  the same for the user: ix user ∪ hx user
+//
+// The union indexes make a listing with the ended sessions one rank range,
+// O(log n + page) at any depth, like the active lists. They are written
+// only while history is on: create and touch keep them in step with ix, a
+// revocation leaves the session there (ended, same expires_at), and they
+// lose a member with ix (expiry: the sweep, create's and the listing's
+// pruning) or with hx (a record dropped). A union not in step, as an older
+// version or a time with history off leaves it, is built again by the next
+// listing (list_history.lua).
 //
 // Every read prunes what is past its time first (list_history.lua), and the
 // keys expire with their newest record, so correctness never waits for the
@@ -123,9 +135,13 @@ func (s *Store) listWithEnded(ctx context.Context, f session.Filter, p session.P
 		return session.PageResult{Items: []session.Session{}}, err
 	}
 	k := tenantKeys(f.TenantID)
-	call := listHistoryCall{active: k.all(), ended: k.endedAll(), drops: k.endedDrop(), records: k.ended(), offset: p.Offset(), size: p.PerPage}
+	call := listHistoryCall{
+		active: k.all(), ended: k.endedAll(), drops: k.endedDrop(), records: k.ended(), union: k.unionAll(),
+		userDrops: k.endedDrop(), offset: p.Offset(), size: p.PerPage,
+	}
 	if f.UserID != "" {
-		call.active, call.ended, call.userList = k.user(f.UserID), k.endedUser(f.UserID), true
+		call.active, call.ended, call.union, call.userList = k.user(f.UserID), k.endedUser(f.UserID), k.unionUser(f.UserID), true
+		call.userDrops = k.endedUserDrop(f.UserID)
 	}
 	var res session.PageResult
 	for round := 0; ; round++ {

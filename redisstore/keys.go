@@ -46,6 +46,9 @@ import (
 //	hd:{T}               zset   ended sid -> ms when history drops it
 //	hx:{T}:all           zset   ended sid -> its expires_at ms (listing order)
 //	hx:{T}:u:<uid>       zset   ended sid -> its expires_at ms (pruned against hd when read)
+//	hd:{T}:u:<uid>       zset   ended sid -> ms when history drops it (hx user's, by drop time)
+//	ux:{T}:all           zset   active and ended sid -> expires_at ms: ix all ∪ hx all (history on only)
+//	ux:{T}:u:<uid>       zset   active and ended sid -> expires_at ms: ix user ∪ hx user (history on only)
 //	au:{T}               hash   audit entry id -> header; "<id>:n" -> count; "<id>:s" -> first session ids
 //	ai:{T}               zset   audit entry id -> ms of the operation
 //	po:{T}               hash   the tenant's session policy (policy.go); no expiry
@@ -72,6 +75,13 @@ func (k keys) endedDrop() string         { return "hd:" + k.tag }
 func (k keys) endedAll() string          { return "hx:" + k.tag + ":all" }
 func (k keys) endedUser(uid string) string {
 	return "hx:" + k.tag + ":u:" + uid
+}
+func (k keys) endedUserDrop(uid string) string {
+	return "hd:" + k.tag + ":u:" + uid
+}
+func (k keys) unionAll() string { return "ux:" + k.tag + ":all" }
+func (k keys) unionUser(uid string) string {
+	return "ux:" + k.tag + ":u:" + uid
 }
 func (k keys) audit() string     { return "au:" + k.tag }
 func (k keys) policy() string    { return "po:" + k.tag }
@@ -103,6 +113,26 @@ func pointerKey(sid string) string        { return "sid:{" + sid + "}" }
 func userTenantsKey(uid string) string    { return "ut:{u:" + uid + "}" }
 func partnerTenantsKey(pid string) string { return "pt:{p:" + pid + "}" }
 func partnerViewKey(pid string) string    { return "ix:{p:" + pid + "}" }
+
+// unionOf is the union index paired with an ended index (hx all or hx
+// user -> ux all or ux user), for a caller that names only the ended one.
+func unionOf(endedIndex string) string { return "ux:" + strings.TrimPrefix(endedIndex, "hx:") }
+
+// userDropsOf is the drop times paired with a user's ended index (hx user
+// -> hd user), for a caller that names only the ended index.
+func userDropsOf(endedUser string) string { return "hd:" + strings.TrimPrefix(endedUser, "hx:") }
+
+// unionOfIndex is the union index paired with a tenant index (ix all or ix
+// user -> ux all or ux user), or the index itself when it has none (a
+// device index, a view), for a caller that names only the index.
+func unionOfIndex(index string) string {
+	rest, ok := strings.CutPrefix(index, "ix:{")
+	_, suffix, tagged := strings.Cut(rest, "}:")
+	if !ok || !tagged || (suffix != "all" && !strings.HasPrefix(suffix, "u:")) {
+		return index
+	}
+	return "ux:" + strings.TrimPrefix(index, "ix:")
+}
 
 // viewMember is "<sid>!<T>": '!' sorts below every id character, so members
 // with equal scores order by session id exactly as in a tenant index.

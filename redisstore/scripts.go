@@ -25,6 +25,8 @@ var (
 	adoptDoneSrc string
 	//go:embed scripts/prune_users.lua
 	pruneUsersSrc string
+	//go:embed scripts/prune_expired.lua
+	pruneExpiredSrc string
 	//go:embed scripts/visit.lua
 	visitSrc string
 	//go:embed scripts/sweep_lock.lua
@@ -48,6 +50,7 @@ var (
 	repairScript       = redis.NewScript(repairSrc)
 	adoptDoneScript    = redis.NewScript(adoptDoneSrc)
 	pruneUsersScript   = redis.NewScript(pruneUsersSrc)
+	pruneExpiredScript = redis.NewScript(pruneExpiredSrc)
 	visitScript        = redis.NewScript(visitSrc)
 	sweepLockScript    = redis.NewScript(sweepLockSrc)
 	revokeBatchScript  = redis.NewScript(libHistorySrc + revokeBatchSrc)
@@ -97,6 +100,9 @@ type createCall struct {
 	ended, endedDrop, endedAll, endedUser, audit, auditOrder           string
 	// KEYS 19-23: the device indexes, in session.DeviceTypes order
 	devIdx []string
+	// KEYS 24-26: the union indexes (ux all, ux user), written only with
+	// history on, and the user's ended drop times
+	unionAll, unionUser, endedUserDrop string
 	// ARGV 1-17
 	id, userID            string
 	expiresMS, absoluteMS int64
@@ -112,7 +118,7 @@ type createCall struct {
 	historyMax            int
 	auditID, auditHeader  string
 	auditMax              int
-	// The user's live sessions as read before the call: KEYS 24.. and
+	// The user's live sessions as read before the call: KEYS 27.. and
 	// ARGV 19...
 	liveIDs, liveHashes []string
 	fields              []any // field, value pairs of the hash
@@ -120,10 +126,11 @@ type createCall struct {
 
 func (c createCall) script() *redis.Script { return createScript }
 func (c createCall) keys() []string {
-	keys := make([]string, 0, 23+len(c.liveHashes))
+	keys := make([]string, 0, 26+len(c.liveHashes))
 	keys = append(keys, c.hash, c.all, c.user, c.device, c.users, c.partner, c.created, c.outbox, c.adoption,
 		c.policy, c.revokedCounter, c.records, c.ended, c.endedDrop, c.endedAll, c.endedUser, c.audit, c.auditOrder)
 	keys = append(keys, c.devIdx...)
+	keys = append(keys, c.unionAll, c.unionUser, c.endedUserDrop)
 	return append(keys, c.liveHashes...)
 }
 func (c createCall) args() []any {
@@ -139,31 +146,39 @@ func (c createCall) args() []any {
 type touchCall struct {
 	// KEYS
 	hash, all, user, device, users, outbox, partner string
+	unionAll, unionUser                             string
 	// ARGV
 	id, userID, deviceType string
 	nowMS                  int64
 	ip, appID, appName     string
 	maxApps                int
+	history                bool // the union indexes move too
 }
 
 func (c touchCall) script() *redis.Script { return touchScript }
 func (c touchCall) keys() []string {
-	return []string{c.hash, c.all, c.user, c.device, c.users, c.outbox, c.partner}
+	return []string{c.hash, c.all, c.user, c.device, c.users, c.outbox, c.partner, c.unionAll, c.unionUser}
 }
 func (c touchCall) args() []any {
-	return []any{c.id, c.userID, c.deviceType, c.nowMS, c.ip, c.appID, c.appName, c.maxApps}
+	history := "0"
+	if c.history {
+		history = "1"
+	}
+	return []any{c.id, c.userID, c.deviceType, c.nowMS, c.ip, c.appID, c.appName, c.maxApps, history}
 }
 
 // repairCall is repair.lua.
 type repairCall struct {
-	index  string   // KEYS 1
-	hashes []string // KEYS 2..: the hash of each id
+	index  string   // KEYS 1, then its union index (unionOfIndex)
+	hashes []string // KEYS 3..: the hash of each id
 	ids    []string // ARGV
 }
 
 func (c repairCall) script() *redis.Script { return repairScript }
-func (c repairCall) keys() []string        { return append([]string{c.index}, c.hashes...) }
-func (c repairCall) args() []any           { return strs(nil, c.ids...) }
+func (c repairCall) keys() []string {
+	return append([]string{c.index, unionOfIndex(c.index)}, c.hashes...)
+}
+func (c repairCall) args() []any { return strs(nil, c.ids...) }
 
 // outboxDoneCall is outbox_done.lua.
 type outboxDoneCall struct {
@@ -188,15 +203,28 @@ func (c adoptDoneCall) args() []any           { return []any{c.partnerID} }
 
 // pruneUsersCall is prune_users.lua.
 type pruneUsersCall struct {
-	users   string   // KEYS 1
-	userIdx []string // KEYS 2..: the index of each user
-	nowMS   int64    // ARGV 1
-	userIDs []string // ARGV 2..
+	users     string   // KEYS 1
+	userIdx   []string // KEYS 2..: the index of each user
+	userUnion []string // then the union index of each user (history on only)
+	nowMS     int64    // ARGV 1
+	userIDs   []string // ARGV 2..
 }
 
 func (c pruneUsersCall) script() *redis.Script { return pruneUsersScript }
-func (c pruneUsersCall) keys() []string        { return append([]string{c.users}, c.userIdx...) }
-func (c pruneUsersCall) args() []any           { return strs([]any{c.nowMS}, c.userIDs...) }
+func (c pruneUsersCall) keys() []string {
+	return append(append([]string{c.users}, c.userIdx...), c.userUnion...)
+}
+func (c pruneUsersCall) args() []any { return strs([]any{c.nowMS}, c.userIDs...) }
+
+// pruneExpiredCall is prune_expired.lua.
+type pruneExpiredCall struct {
+	index, union string // KEYS
+	nowMS        int64  // ARGV
+}
+
+func (c pruneExpiredCall) script() *redis.Script { return pruneExpiredScript }
+func (c pruneExpiredCall) keys() []string        { return []string{c.index, c.union} }
+func (c pruneExpiredCall) args() []any           { return []any{c.nowMS} }
 
 // visitCall is visit.lua.
 type visitCall struct {
@@ -259,8 +287,11 @@ type revokeBatchCall struct {
 	auditID     string // the operation's audit entry
 	auditHeader string // its JSON (actor, role, reason, target, time)
 	auditMax    int    // most audit entries kept per tenant
+	// KEYS 12 and each user's union index and ended drop times (after the
+	// user ended indexes) are those paired with endedAll and userHist
+	// (unionOf, userDropsOf).
 	// The ids, and the users and device types whose indexes the batch may
-	// change, each with its key(s): KEYS 12.. and ARGV 17...
+	// change, each with its key(s): KEYS 13.. and ARGV 17...
 	ids, hashes                []string
 	userIDs, userIdx, userHist []string
 	deviceTypes, devIdx        []string
@@ -268,11 +299,17 @@ type revokeBatchCall struct {
 
 func (c revokeBatchCall) script() *redis.Script { return revokeBatchScript }
 func (c revokeBatchCall) keys() []string {
-	keys := make([]string, 0, 11+len(c.hashes)+2*len(c.userIdx)+len(c.devIdx))
+	keys := make([]string, 0, 12+len(c.hashes)+4*len(c.userIdx)+len(c.devIdx))
 	keys = append(keys, c.all, c.users, c.revokedCounter, c.records, c.partner, c.source,
-		c.ended, c.endedDrop, c.endedAll, c.audit, c.auditOrder)
-	keys = append(append(append(append(keys, c.hashes...), c.userIdx...), c.userHist...), c.devIdx...)
-	return keys
+		c.ended, c.endedDrop, c.endedAll, c.audit, c.auditOrder, unionOf(c.endedAll))
+	keys = append(append(append(keys, c.hashes...), c.userIdx...), c.userHist...)
+	for _, h := range c.userHist {
+		keys = append(keys, unionOf(h))
+	}
+	for _, h := range c.userHist {
+		keys = append(keys, userDropsOf(h))
+	}
+	return append(keys, c.devIdx...)
 }
 func (c revokeBatchCall) args() []any {
 	args := make([]any, 0, 16+len(c.ids)+len(c.userIDs)+len(c.deviceTypes))
@@ -295,15 +332,16 @@ func (c sessionUsersCall) args() []any           { return nil }
 
 // listHistoryCall is list_history.lua.
 type listHistoryCall struct {
-	active, ended, drops, records string // KEYS
-	nowMS, offset                 int64  // ARGV
-	size                          int
-	userList                      bool
+	active, ended, drops, records, union string // KEYS
+	userDrops                            string // KEYS 6: hd user (a user's list), else unused
+	nowMS, offset                        int64  // ARGV
+	size                                 int
+	userList                             bool
 }
 
 func (c listHistoryCall) script() *redis.Script { return listHistoryScript }
 func (c listHistoryCall) keys() []string {
-	return []string{c.active, c.ended, c.drops, c.records}
+	return []string{c.active, c.ended, c.drops, c.records, c.union, c.userDrops}
 }
 func (c listHistoryCall) args() []any {
 	user := "0"

@@ -420,9 +420,9 @@ func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activi
 		}
 		res, err = run(ctx, s.rdb, touchCall{
 			hash: k.session(id), all: k.all(), user: k.user(uid), device: k.device(dev), users: k.users(),
-			outbox: k.outbox(), partner: k.partner(),
+			outbox: k.outbox(), partner: k.partner(), unionAll: k.unionAll(), unionUser: k.unionUser(uid),
 			id: id, userID: uid, deviceType: dev, nowMS: ms(at), ip: a.IPAddress, appID: a.AppID, appName: a.AppName,
-			maxApps: session.MaxApps,
+			maxApps: session.MaxApps, history: s.history > 0,
 		}).Slice()
 		if err != nil {
 			return wrap("touch", err)

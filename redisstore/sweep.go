@@ -123,8 +123,15 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 	pipe := s.rdb.Pipeline()
 	pcmd := pipe.Get(ctx, k.partner())
 	acmd := pipe.Get(ctx, k.adoption())
-	cmds := []*redis.IntCmd{
-		pipe.ZRemRangeByScore(ctx, k.all(), "-inf", itoa(nowMS)),
+	var cmds []*redis.IntCmd
+	var expired *redis.Cmd
+	if s.history > 0 {
+		// The expired members leave the union index with ix all
+		// (list_history.lua): one script, EVAL since the pipeline cannot
+		// retry a NOSCRIPT.
+		expired = queueEval(ctx, pipe, pruneExpiredCall{index: k.all(), union: k.unionAll(), nowMS: nowMS})
+	} else {
+		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, k.all(), "-inf", itoa(nowMS)))
 	}
 	for _, d := range session.DeviceTypes {
 		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, k.device(d), "-inf", itoa(nowMS)))
@@ -135,6 +142,10 @@ func (s *Store) sweepTenant(ctx context.Context, tenantID string, latestMS, nowM
 	partner = pcmd.Val()
 	for _, c := range cmds {
 		pruned += c.Val()
+	}
+	if expired != nil {
+		n, _ := expired.Int64()
+		pruned += n
 	}
 	n, err := s.pruneUsers(ctx, k, nowMS)
 	pruned += n
@@ -193,6 +204,9 @@ func (s *Store) pruneUsers(ctx context.Context, k keys, nowMS int64) (int64, err
 		call := pruneUsersCall{users: k.users(), nowMS: nowMS, userIDs: uids}
 		for _, u := range uids {
 			call.userIdx = append(call.userIdx, k.user(u))
+			if s.history > 0 {
+				call.userUnion = append(call.userUnion, k.unionUser(u))
+			}
 		}
 		n, err := run(ctx, s.rdb, call).Int64()
 		total += n

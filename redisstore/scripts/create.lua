@@ -6,6 +6,8 @@
 --       13 ended records, 14 ended drop times, 15 ended index,
 --       16 user ended index, 17 audit, 18 audit order,
 --       19-23 device indexes (desktop, mobile, tablet, bot, unknown),
+--       24 union all, 25 user union (ux: written only with history on),
+--       26 user ended drop times (hd user),
 --       then n session hashes (the user's live sessions the caller read)
 -- ARGV: 1 sid, 2 uid, 3 expires ms, 4 absolute expires ms, 5 now ms,
 --       6 partner ("" = inherit the tenant's), 7 counter ttl s,
@@ -45,6 +47,7 @@ local now = ARGV[5]
 local nowN = tonumber(now)
 local uid = ARGV[2]
 local n = tonumber(ARGV[18])
+local history = tonumber(ARGV[13])
 local F = 18 + n -- the last ARGV before the fields
 
 -- The limit: count the user's live sessions; at the limit, refuse or pick
@@ -61,7 +64,7 @@ if max > 0 then
     end
     local declared = {}
     for i = 1, n do
-      declared[ARGV[18 + i]] = KEYS[23 + i]
+      declared[ARGV[18 + i]] = KEYS[26 + i]
     end
     local cands = {}
     for _, sid in ipairs(live) do
@@ -89,7 +92,6 @@ end
 local devIdx = {desktop = KEYS[19], mobile = KEYS[20], tablet = KEYS[21], bot = KEYS[22], unknown = KEYS[23]}
 local record = ''
 if #evict > 0 then
-  local history = tonumber(ARGV[13])
   local ended = {}
   local rec = {ARGV[11], partner}
   for _, e in ipairs(evict) do
@@ -110,8 +112,9 @@ if #evict > 0 then
   redis.call('PEXPIREAT', KEYS[12], ARGV[12], 'NX')
   redis.call('PEXPIREAT', KEYS[12], ARGV[12], 'GT')
   if history > 0 then
-    keepHistory({records = KEYS[13], drops = KEYS[14], index = KEYS[15], audit = KEYS[17], order = KEYS[18],
-      userIndex = {[uid] = KEYS[16]}, ms = history, cap = tonumber(ARGV[14]), auditID = ARGV[15],
+    keepHistory({records = KEYS[13], drops = KEYS[14], index = KEYS[15], union = KEYS[24], audit = KEYS[17],
+      order = KEYS[18], userIndex = {[uid] = KEYS[16]}, userUnion = {[uid] = KEYS[25]},
+      userDrops = {[uid] = KEYS[26]}, ms = history, cap = tonumber(ARGV[14]), auditID = ARGV[15],
       auditHeader = ARGV[16], auditCap = tonumber(ARGV[17])}, ended, nowN, partner)
   end
 end
@@ -129,16 +132,32 @@ end
 redis.call('HSET', KEYS[1], unpack(fields))
 
 -- Every index entry is written before the hash gets its expiry, in one script:
--- no interleaving can observe the session without its indexes.
+-- no interleaving can observe the session without its indexes. With
+-- history on, the union indexes (ux all, ux user) follow ix all and ix
+-- user: the same entry, and the expired members pruned from ix leave ux.
 for i = 2, 5 do
   local member = ARGV[1]
   if i == 5 then
     member = uid
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  local union = history > 0 and i <= 3 and KEYS[22 + i]
+  if union then
+    local past = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now)
+    for j = 1, #past, 1000 do
+      redis.call('ZREM', KEYS[i], unpack(past, j, math.min(j + 999, #past)))
+      redis.call('ZREM', union, unpack(past, j, math.min(j + 999, #past)))
+    end
+  else
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  end
   redis.call('ZADD', KEYS[i], 'GT', exp, member)
   redis.call('PEXPIREAT', KEYS[i], abs, 'NX')
   redis.call('PEXPIREAT', KEYS[i], abs, 'GT')
+  if union then
+    redis.call('ZADD', union, 'GT', exp, member)
+    redis.call('PEXPIREAT', union, abs, 'NX')
+    redis.call('PEXPIREAT', union, abs, 'GT')
+  end
 end
 if #evict > 0 then
   -- The user's score is the latest expiry among the sessions left.

@@ -5,12 +5,16 @@
 -- keepHistory stores one compact ended record per revoked session, drops
 -- what is past its time or beyond the cap (oldest first), and adds the
 -- revocations to the operation's audit entry. h names the keys and limits:
--- records (eh), drops (hd), index (hx all), audit (au), order (ai),
--- userIndex (user id -> its hx key, declared by the caller), ms (the
+-- records (eh), drops (hd), index (hx all), union (ux all), audit (au),
+-- order (ai), userIndex, userUnion and userDrops (user id -> its hx, ux
+-- and hd user keys, declared by the caller), ms (the
 -- retention), cap, auditID, auditHeader (JSON: at, a actor, ar role,
 -- r reason, t target), auditCap. ended lists {sid, uid, HGETALL of the
 -- hash, its PEXPIRETIME} of each revoked session. Call it after the
 -- deletes: a full Redis refuses a script whose first write may grow memory.
+-- The union indexes (ux = ix ∪ hx, list_history.lua) keep an ended session
+-- under its expires_at, as ix did; a dropped record leaves ux all here and
+-- the user's ux with the user's hx, when that user's list is read.
 local function keepHistory(h, ended, now, partner)
   local function each(cmd, key, list)
     for i = 1, #list, 1000 do
@@ -22,6 +26,7 @@ local function keepHistory(h, ended, now, partner)
       each('HDEL', h.records, list)
       each('ZREM', h.drops, list)
       each('ZREM', h.index, list)
+      each('ZREM', h.union, list)
     end
   end
   local hdr = cjson.decode(h.auditHeader)
@@ -43,9 +48,18 @@ local function keepHistory(h, ended, now, partner)
     redis.call('ZADD', ukey, exp, sid)
     redis.call('PEXPIREAT', ukey, drop, 'NX')
     redis.call('PEXPIREAT', ukey, drop, 'GT')
+    redis.call('ZADD', h.union, exp, sid)
+    local uunion = h.userUnion[uid]
+    redis.call('ZADD', uunion, exp, sid)
+    redis.call('PEXPIREAT', uunion, drop, 'NX')
+    redis.call('PEXPIREAT', uunion, drop, 'GT')
+    local udrops = h.userDrops[uid]
+    redis.call('ZADD', udrops, drop, sid)
+    redis.call('PEXPIREAT', udrops, drop, 'NX')
+    redis.call('PEXPIREAT', udrops, drop, 'GT')
   end
   if #ended > 0 then
-    for _, key in ipairs({h.records, h.drops, h.index}) do
+    for _, key in ipairs({h.records, h.drops, h.index, h.union}) do
       redis.call('PEXPIREAT', key, drop, 'NX')
       redis.call('PEXPIREAT', key, drop, 'GT')
     end

@@ -4,12 +4,24 @@
 -- leaves ix users. Checked here, atomically in the tenant slot: a user who
 -- logged in again since the caller read ix users keeps the new session and
 -- gets the latest expiry of the index instead.
--- KEYS: 1 ix users, 2.. the user index of each user. ARGV: 1 now ms, 2.. user ids.
+-- With history on, the expired members also leave the user's union index
+-- (ux = ix ∪ hx, list_history.lua).
+-- KEYS: 1 ix users, 2.. the user index of each user, then (history on
+--       only) the user union index of each user, in the same order.
+-- ARGV: 1 now ms, 2.. user ids.
 -- Returns the number of members removed from the user indexes and ix users.
 local now = tonumber(ARGV[1])
 local n = 0
+local nu = #ARGV - 1
 for i = 2, #ARGV do
   local idx = KEYS[i]
+  local union = KEYS[i + nu]
+  if union then
+    local past = redis.call('ZRANGEBYSCORE', idx, '-inf', ARGV[1])
+    for j = 1, #past, 1000 do
+      redis.call('ZREM', union, unpack(past, j, math.min(j + 999, #past)))
+    end
+  end
   n = n + redis.call('ZREMRANGEBYSCORE', idx, '-inf', ARGV[1])
   local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
   if #top > 0 and tonumber(top[2]) > now then

@@ -10,10 +10,12 @@
 -- KEYS: 1 ix all, 2 ix users, 3 revoked counter, 4 revocation records,
 --       5 tenant partner, 6 source index (where the ids were read),
 --       7 ended records, 8 ended drop times, 9 ended index, 10 audit,
---       11 audit order,
+--       11 audit order, 12 union all (ux: written only with history on),
 --       then n session hashes (one per id, in order),
 --       then u user indexes (one per user id below),
 --       then u user ended indexes (same order),
+--       then u user union indexes (same order),
+--       then u user ended drop times (hd user, same order),
 --       then d device indexes (one per device type below)
 -- ARGV: 1 now ms, 2 counter ttl s, 3 required user ("" = any),
 --       4 except sid ("" = none), 5 record id, 6 record header,
@@ -33,6 +35,9 @@
 -- is kept, fully indexed.
 -- Work is per batch, not per session, where Redis allows: one variadic DEL
 -- of the hashes, one ZREM (or ZREMRANGEBYRANK) per index key.
+-- The union indexes (ux = ix ∪ hx) keep a revoked session (now ended, under
+-- the same expires_at); a stale member (expired, never revoked) leaves them
+-- as it leaves ix.
 local now = tonumber(ARGV[1])
 local user = ARGV[3]
 local except = ARGV[4]
@@ -40,18 +45,20 @@ local off = tonumber(ARGV[8])
 local history = tonumber(ARGV[9])
 local n, nu, nd = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local src = KEYS[6]
-local K, A = 11, 16 -- the fixed KEYS and ARGV before the lists
+local K, A = 12, 16 -- the fixed KEYS and ARGV before the lists
 
-local ids, uidx, uhist, didx = {}, {}, {}, {}
+local ids, uidx, uhist, uunion, udrops, didx = {}, {}, {}, {}, {}, {}
 for i = 1, n do
   ids[i] = ARGV[A + i]
 end
 for i = 1, nu do
   uidx[ARGV[A + n + i]] = KEYS[K + n + i]
   uhist[ARGV[A + n + i]] = KEYS[K + n + nu + i]
+  uunion[ARGV[A + n + i]] = KEYS[K + n + 2 * nu + i]
+  udrops[ARGV[A + n + i]] = KEYS[K + n + 3 * nu + i]
 end
 for i = 1, nd do
-  didx[ARGV[A + n + nu + i]] = KEYS[K + n + 2 * nu + i]
+  didx[ARGV[A + n + nu + i]] = KEYS[K + n + 4 * nu + i]
 end
 
 -- variadic runs cmd on key with the members of list, in chunks that Lua's
@@ -79,6 +86,7 @@ end
 local kept = 0
 local hashes = {}  -- hashes of the revoked sessions
 local gone = {}    -- members to drop from the tenant index: revoked and stale
+local stale = {}   -- members whose hash is gone (expired): they leave ux too
 local byUser = {}  -- user index key -> members to drop from it
 local byDev = {}   -- device index key -> members to drop from it
 local users = {}   -- user id -> its index key, to recompute its latest expiry
@@ -114,6 +122,7 @@ for i, sid in ipairs(ids) do
     else
       -- The hash is gone (expired): drop the stale member where it was found.
       gone[#gone + 1] = sid
+      stale[#stale + 1] = sid
       if user ~= '' and uidx[user] then
         push(byUser, uidx[user], sid)
       end
@@ -157,8 +166,12 @@ variadic('DEL', nil, hashes)
 -- History, written after the deletes (a full Redis refuses a script whose
 -- first write may grow memory, not its later ones).
 if history > 0 then
-  keepHistory({records = KEYS[7], drops = KEYS[8], index = KEYS[9], audit = KEYS[10], order = KEYS[11],
-    userIndex = uhist, ms = history, cap = tonumber(ARGV[10]), auditID = ARGV[11],
+  variadic('ZREM', KEYS[12], stale)
+  if user ~= '' and uidx[user] then
+    variadic('ZREM', uunion[user], stale)
+  end
+  keepHistory({records = KEYS[7], drops = KEYS[8], index = KEYS[9], union = KEYS[12], audit = KEYS[10],
+    order = KEYS[11], userIndex = uhist, userUnion = uunion, userDrops = udrops, ms = history, cap = tonumber(ARGV[10]), auditID = ARGV[11],
     auditHeader = ARGV[12], auditCap = tonumber(ARGV[13])}, ended, now, partner)
 end
 

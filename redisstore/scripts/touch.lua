@@ -2,10 +2,11 @@
 -- its expiry to min(absolute expiry, now + idle timeout): every index score
 -- first, the hash's own expiry last.
 -- KEYS: 1 session hash, 2 ix all, 3 ix user, 4 ix device, 5 ix users,
---       6 outbox, 7 tenant partner
+--       6 outbox, 7 tenant partner, 8 union all, 9 user union (ux: moved
+--       with ix only when history is on)
 -- ARGV: 1 sid, 2 user id, 3 device type (the hash's, as the caller read
 --       them to name KEYS 3 and 4), 4 now ms, 5 ip ("" = keep),
---       6 app id ("" = none), 7 app name, 8 max apps
+--       6 app id ("" = none), 7 app name, 8 max apps, 9 "1" = history on
 -- Returns {0} when the session is gone, {-1} when its user or device type
 -- is not the caller's (the id was reused meanwhile: read again), else
 -- {expiry ms, moved (0/1), partner}.
@@ -58,6 +59,10 @@ if idle > 0 then
     redis.call('ZADD', KEYS[2], 'XX', exp, sid)
     redis.call('ZADD', KEYS[3], 'XX', exp, sid)
     redis.call('ZADD', KEYS[4], 'XX', exp, sid)
+    if ARGV[9] == '1' then
+      redis.call('ZADD', KEYS[8], 'XX', exp, sid)
+      redis.call('ZADD', KEYS[9], 'XX', exp, sid)
+    end
     local top = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
     redis.call('ZADD', KEYS[5], 'XX', top[2], f[1])
     redis.call('ZADD', KEYS[6], now, sid)
