@@ -113,6 +113,19 @@ func allowedBody(c *gin.Context, allow func(auth.Principal) error, v *Validation
 	return p, b, true
 }
 
+// readFields reads a required JSON object body that may hold only the
+// given fields (any other is a validation error in v); ok is false when it
+// has answered already (a body too large or not an object).
+func readFields(c *gin.Context, v *ValidationError, fields ...string) (body, bool) {
+	b, err := readBody(c, v, true)
+	if err != nil {
+		fail(c, err)
+		return b, false
+	}
+	b.only(fields...)
+	return b, true
+}
+
 // readBody reads and decodes a JSON object body of at most maxBody bytes.
 // An empty body is an empty object unless required. Malformed JSON ends the
 // request at once: its error is returned with what v held already.

@@ -39,12 +39,10 @@ func (a *api) tenantSetPolicy(c *gin.Context) {
 	if !ok {
 		return
 	}
-	b, err := readBody(c, &v, true)
-	if err != nil {
-		fail(c, err)
+	b, ok := readFields(c, &v, policyFields...)
+	if !ok {
 		return
 	}
-	b.only(policyFields...)
 	maxSec := int64(a.MaxLifetime / time.Second)
 	p := session.Policy{
 		MaxSessionsPerUser: int(b.bounded("max_sessions_per_user", session.MaxSessionsPerUserLimit)),

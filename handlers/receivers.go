@@ -97,12 +97,10 @@ func (a *api) addReceiver(c *gin.Context, owner ownerOf) {
 	if !ok {
 		return
 	}
-	b, err := readBody(c, &v, true)
-	if err != nil {
-		fail(c, err)
+	b, ok := readFields(c, &v, receiverFields...)
+	if !ok {
 		return
 	}
-	b.only(receiverFields...)
 	r := receiver.Receiver{
 		ID: session.NewID(), Owner: o, CreatedAt: a.Now().UTC(),
 		URL: b.str("url", maxReceiverURLLen), Kind: b.str("kind", 32), Audience: b.str("audience", receiver.MaxAudienceLen),

@@ -56,25 +56,22 @@ func (a *api) tenantOnly(c *gin.Context, access auth.Access) (auth.Principal, st
 	return p, tenantID, ok
 }
 
-// tenantList: GET /api/v1/tenants/{tenant_id}/sessions
-func (a *api) tenantList(c *gin.Context) {
-	var v ValidationError
-	p, tenantID, ok := a.tenantScope(c, &v, auth.Read)
-	if !ok {
-		return
-	}
-	f := session.Filter{TenantID: tenantID, UserID: queryID(c, &v, "user_id", session.ValidUserID)}
-	a.listPage(c, &v, p, f)
-}
+// tenantList: GET /api/v1/tenants/{tenant_id}/sessions (the user filter
+// from ?user_id=).
+func (a *api) tenantList(c *gin.Context) { a.tenantListBy(c, queryID) }
 
 // tenantUserList: GET /api/v1/tenants/{tenant_id}/sessions/users/{user_id}
-func (a *api) tenantUserList(c *gin.Context) {
+func (a *api) tenantUserList(c *gin.Context) { a.tenantListBy(c, pathID) }
+
+// tenantListBy answers one page of the tenant's sessions, of the user that
+// userOf reads ("" = every user).
+func (a *api) tenantListBy(c *gin.Context, userOf func(*gin.Context, *ValidationError, string, func(string) bool) string) {
 	var v ValidationError
 	p, tenantID, ok := a.tenantScope(c, &v, auth.Read)
 	if !ok {
 		return
 	}
-	f := session.Filter{TenantID: tenantID, UserID: pathID(c, &v, "user_id", session.ValidUserID)}
+	f := session.Filter{TenantID: tenantID, UserID: userOf(c, &v, "user_id", session.ValidUserID)}
 	a.listPage(c, &v, p, f)
 }
 
