@@ -118,28 +118,23 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		e.mustCreate(t, x)
 	}
 	big := `{"user_id": "` + strings.Repeat("x", 1<<20) + `"}`
-	// Tenant T2 holds the most receivers it may; the first is read, its
-	// failures listed and redelivered, and it is deleted last.
-	var rid string
-	for i := 0; i < receiver.MaxPerOwner; i++ {
-		r := e.post(t, "/api/v1/tenants/T2/sessions/receivers", e.token(t, superAdmin),
-			map[string]any{"url": "https://rp.example/" + strconv.Itoa(i), "kind": "caep", "audience": "rp"})
-		mustStatus(t, r, http.StatusCreated)
-		if rid == "" {
-			rid = mustDecode[envelope[receiverJSON]](t, r).Data.ID
+	// fill registers the most receivers an owner may at path (as a super
+	// admin) and returns the first one's id, which is read, has its failures
+	// listed and redelivered, and is deleted last.
+	fill := func(path, kind string) string {
+		var first string
+		for i := 0; i < receiver.MaxPerOwner; i++ {
+			r := e.post(t, path, e.token(t, superAdmin),
+				map[string]any{"url": "https://rp.example/" + strconv.Itoa(i), "kind": kind, "audience": "rp"})
+			mustStatus(t, r, http.StatusCreated)
+			if first == "" {
+				first = mustDecode[envelope[receiverJSON]](t, r).Data.ID
+			}
 		}
+		return first
 	}
-	// The platform holds the most receivers it may, registered by a super
-	// admin under the admin route; its first is read, redelivered, deleted.
-	var prid string
-	for i := 0; i < receiver.MaxPerOwner; i++ {
-		r := e.post(t, "/api/v1/admin/sessions/receivers", e.token(t, superAdmin),
-			map[string]any{"url": "https://rp.example/" + strconv.Itoa(i), "kind": "backchannel_logout", "audience": "rp"})
-		mustStatus(t, r, http.StatusCreated)
-		if prid == "" {
-			prid = mustDecode[envelope[receiverJSON]](t, r).Data.ID
-		}
-	}
+	rid := fill("/api/v1/tenants/T2/sessions/receivers", "caep")           // tenant T2's
+	prid := fill("/api/v1/admin/sessions/receivers", "backchannel_logout") // the platform's
 	const (
 		admin  = "/api/v1/admin/sessions"
 		me     = "/api/v1/me/sessions"
