@@ -114,26 +114,6 @@ func userTenantsKey(uid string) string    { return "ut:{u:" + uid + "}" }
 func partnerTenantsKey(pid string) string { return "pt:{p:" + pid + "}" }
 func partnerViewKey(pid string) string    { return "ix:{p:" + pid + "}" }
 
-// unionOf is the union index paired with an ended index (hx all or hx
-// user -> ux all or ux user), for a caller that names only the ended one.
-func unionOf(endedIndex string) string { return "ux:" + strings.TrimPrefix(endedIndex, "hx:") }
-
-// userDropsOf is the drop times paired with a user's ended index (hx user
-// -> hd user), for a caller that names only the ended index.
-func userDropsOf(endedUser string) string { return "hd:" + strings.TrimPrefix(endedUser, "hx:") }
-
-// unionOfIndex is the union index paired with a tenant index (ix all or ix
-// user -> ux all or ux user), or the index itself when it has none (a
-// device index, a view), for a caller that names only the index.
-func unionOfIndex(index string) string {
-	rest, ok := strings.CutPrefix(index, "ix:{")
-	_, suffix, tagged := strings.Cut(rest, "}:")
-	if !ok || !tagged || (suffix != "all" && !strings.HasPrefix(suffix, "u:")) {
-		return index
-	}
-	return "ux:" + strings.TrimPrefix(index, "ix:")
-}
-
 // viewMember is "<sid>!<T>": '!' sorts below every id character, so members
 // with equal scores order by session id exactly as in a tenant index.
 func viewMember(tenantID, sid string) string { return sid + "!" + tenantID }

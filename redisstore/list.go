@@ -12,9 +12,12 @@ import (
 
 // index is one sorted set a listing reads. Members of a tenant index are bare
 // session ids of that tenant; members of a view (tenant == "") are "sid!T".
+// A tenant index has a union index (ix ∪ hx, written with history on),
+// which a repair of its stale members cleans too.
 type index struct {
 	key    string
 	tenant string
+	union  string
 }
 
 func (ix index) ref(member string) (tenantID, sid string, ok bool) {
@@ -60,14 +63,15 @@ func (s *Store) indexes(ctx context.Context, f session.Filter) ([]index, error) 
 		}
 		k := tenantKeys(f.TenantID)
 		if f.UserID != "" {
-			return []index{{key: k.user(f.UserID), tenant: f.TenantID}}, nil
+			return []index{{key: k.user(f.UserID), tenant: f.TenantID, union: k.unionUser(f.UserID)}}, nil
 		}
-		return []index{{key: k.all(), tenant: f.TenantID}}, nil
+		return []index{{key: k.all(), tenant: f.TenantID, union: k.unionAll()}}, nil
 	case f.UserID != "":
 		tenants, err := s.userTenants(ctx, f.UserID, f.PartnerID)
 		out := make([]index, 0, len(tenants))
 		for _, t := range tenants {
-			out = append(out, index{key: tenantKeys(t).user(f.UserID), tenant: t})
+			k := tenantKeys(t)
+			out = append(out, index{key: k.user(f.UserID), tenant: t, union: k.unionUser(f.UserID)})
 		}
 		return out, err
 	case f.PartnerID != "":
@@ -248,7 +252,7 @@ func (s *Store) repair(ctx context.Context, stale []ranked) error {
 			continue
 		}
 		queueEval(ctx, pipe, repairCall{
-			index: m.ix.key, hashes: []string{tenantKeys(m.ix.tenant).session(m.member)}, ids: []string{m.member},
+			index: m.ix.key, union: m.ix.union, hashes: []string{tenantKeys(m.ix.tenant).session(m.member)}, ids: []string{m.member},
 		})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

@@ -106,7 +106,7 @@ func (s *Store) newTenantRevocation(tenantID, userID string, r session.Revocatio
 		source: k.all(), nowMS: ms(now), counterTTLSeconds: int(counterTTL.Seconds()), requiredUser: userID,
 		exceptID: r.ExceptID, recordHeader: string(hdr), recordsExpireMS: ms(now.Add(relayHorizon)), sourceRank: -1,
 		ended: k.ended(), endedDrop: k.endedDrop(), endedAll: k.endedAll(), audit: k.audit(), auditOrder: k.auditOrder(),
-		historyMS: s.history.Milliseconds(), historyMax: s.histMax, auditMax: auditMax,
+		unionAll: k.unionAll(), historyMS: s.history.Milliseconds(), historyMax: s.histMax, auditMax: auditMax,
 	}
 	if s.history > 0 {
 		if shared.auditHeader, err = auditHeaderOf(r, now); err != nil {
@@ -178,6 +178,8 @@ func (t *tenantRevocation) nextBatch(ctx context.Context) (*revokeBatchCall, err
 		call.userIDs = append(call.userIDs, u)
 		call.userIdx = append(call.userIdx, t.k.user(u))
 		call.userHist = append(call.userHist, t.k.endedUser(u))
+		call.userUnion = append(call.userUnion, t.k.unionUser(u))
+		call.userDrop = append(call.userDrop, t.k.endedUserDrop(u))
 	}
 	call.recordID = t.rids.next()
 	return &call, nil

@@ -169,14 +169,14 @@ func (c touchCall) args() []any {
 
 // repairCall is repair.lua.
 type repairCall struct {
-	index  string   // KEYS 1, then its union index (unionOfIndex)
-	hashes []string // KEYS 3..: the hash of each id
-	ids    []string // ARGV
+	index, union string   // KEYS 1-2: the tenant index and its union index
+	hashes       []string // KEYS 3..: the hash of each id
+	ids          []string // ARGV
 }
 
 func (c repairCall) script() *redis.Script { return repairScript }
 func (c repairCall) keys() []string {
-	return append([]string{c.index, unionOfIndex(c.index)}, c.hashes...)
+	return append([]string{c.index, c.union}, c.hashes...)
 }
 func (c repairCall) args() []any { return strs(nil, c.ids...) }
 
@@ -272,6 +272,8 @@ type revokeBatchCall struct {
 	// KEYS 7-11: history (ended records, their drop times, the ended
 	// tenant index) and the audit (entries, their order)
 	ended, endedDrop, endedAll, audit, auditOrder string
+	// KEYS 12: the union index (ix all ∪ hx all)
+	unionAll string
 	// ARGV 1-8
 	nowMS             int64
 	counterTTLSeconds int
@@ -287,29 +289,23 @@ type revokeBatchCall struct {
 	auditID     string // the operation's audit entry
 	auditHeader string // its JSON (actor, role, reason, target, time)
 	auditMax    int    // most audit entries kept per tenant
-	// KEYS 12 and each user's union index and ended drop times (after the
-	// user ended indexes) are those paired with endedAll and userHist
-	// (unionOf, userDropsOf).
 	// The ids, and the users and device types whose indexes the batch may
-	// change, each with its key(s): KEYS 13.. and ARGV 17...
-	ids, hashes                []string
-	userIDs, userIdx, userHist []string
-	deviceTypes, devIdx        []string
+	// change, each with its keys (index, ended index, union index, ended
+	// drop times): KEYS 13.. and ARGV 17...
+	ids, hashes                                     []string
+	userIDs, userIdx, userHist, userUnion, userDrop []string
+	deviceTypes, devIdx                             []string
 }
 
 func (c revokeBatchCall) script() *redis.Script { return revokeBatchScript }
 func (c revokeBatchCall) keys() []string {
 	keys := make([]string, 0, 12+len(c.hashes)+4*len(c.userIdx)+len(c.devIdx))
 	keys = append(keys, c.all, c.users, c.revokedCounter, c.records, c.partner, c.source,
-		c.ended, c.endedDrop, c.endedAll, c.audit, c.auditOrder, unionOf(c.endedAll))
-	keys = append(append(append(keys, c.hashes...), c.userIdx...), c.userHist...)
-	for _, h := range c.userHist {
-		keys = append(keys, unionOf(h))
+		c.ended, c.endedDrop, c.endedAll, c.audit, c.auditOrder, c.unionAll)
+	for _, l := range [][]string{c.hashes, c.userIdx, c.userHist, c.userUnion, c.userDrop, c.devIdx} {
+		keys = append(keys, l...)
 	}
-	for _, h := range c.userHist {
-		keys = append(keys, userDropsOf(h))
-	}
-	return append(keys, c.devIdx...)
+	return keys
 }
 func (c revokeBatchCall) args() []any {
 	args := make([]any, 0, 16+len(c.ids)+len(c.userIDs)+len(c.deviceTypes))

@@ -360,30 +360,6 @@ func TestHistoryUnionCleanup(t *testing.T) {
 	})
 }
 
-func TestUnionOfIndex(t *testing.T) {
-	k := tenantKeys("t.1")
-	cases := []struct{ index, want string }{
-		{k.all(), k.unionAll()},
-		{k.user("a@b:c"), k.unionUser("a@b:c")},
-		{k.device("mobile"), k.device("mobile")},
-		{k.users(), k.users()},
-		{partnerViewKey("p1"), partnerViewKey("p1")},
-		{globalViewKey, globalViewKey},
-		{k.endedAll(), k.endedAll()},
-	}
-	for _, tc := range cases {
-		if got := unionOfIndex(tc.index); got != tc.want {
-			t.Errorf("unionOfIndex(%q) = %q, want %q", tc.index, got, tc.want)
-		}
-	}
-	if got, want := unionOf(k.endedUser("u")), k.unionUser("u"); got != want {
-		t.Errorf("unionOf(hx user) = %q, want %q", got, want)
-	}
-	if got, want := userDropsOf(k.endedUser("u")), k.endedUserDrop("u"); got != want {
-		t.Errorf("userDropsOf(hx user) = %q, want %q", got, want)
-	}
-}
-
 func TestHistoryOffWritesNoUnion(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()

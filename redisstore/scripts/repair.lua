@@ -3,7 +3,7 @@
 -- the same id in between keeps its entry. Such a member (expired, never
 -- revoked: a revoked session leaves the index) also leaves the index's union
 -- index (ux = ix ∪ hx, list_history.lua), which exists only with history on.
--- KEYS: 1 tenant index, 2 its union index (KEYS[1] again when it has none),
+-- KEYS: 1 tenant index, 2 its union index,
 --       3.. the session hash of each id.
 -- ARGV: 1.. session ids (KEYS[i + 2] is the hash of ARGV[i]).
 local n = 0
