@@ -35,6 +35,8 @@ var (
 	revokeBatchSrc string
 	//go:embed scripts/lib_history.lua
 	libHistorySrc string
+	//go:embed scripts/lib_prune.lua
+	libPruneSrc string
 	//go:embed scripts/append_events.lua
 	appendEventsSrc string
 	//go:embed scripts/session_users.lua
@@ -44,19 +46,19 @@ var (
 	//go:embed scripts/add_receiver.lua
 	addReceiverSrc string
 
-	createScript       = redis.NewScript(libHistorySrc + createSrc)
+	createScript       = redis.NewScript(libPruneSrc + libHistorySrc + createSrc)
 	touchScript        = redis.NewScript(touchSrc)
 	outboxDoneScript   = redis.NewScript(outboxDoneSrc)
 	repairScript       = redis.NewScript(repairSrc)
 	adoptDoneScript    = redis.NewScript(adoptDoneSrc)
-	pruneUsersScript   = redis.NewScript(pruneUsersSrc)
-	pruneExpiredScript = redis.NewScript(pruneExpiredSrc)
+	pruneUsersScript   = redis.NewScript(libPruneSrc + pruneUsersSrc)
+	pruneExpiredScript = redis.NewScript(libPruneSrc + pruneExpiredSrc)
 	visitScript        = redis.NewScript(visitSrc)
 	sweepLockScript    = redis.NewScript(sweepLockSrc)
 	revokeBatchScript  = redis.NewScript(libHistorySrc + revokeBatchSrc)
 	appendEventsScript = redis.NewScript(appendEventsSrc)
 	sessionUsersScript = redis.NewScript(sessionUsersSrc)
-	listHistoryScript  = redis.NewScript(listHistorySrc)
+	listHistoryScript  = redis.NewScript(libPruneSrc + listHistorySrc)
 	addReceiverScript  = redis.NewScript(addReceiverSrc)
 )
 

@@ -140,16 +140,8 @@ for i = 2, 5 do
   if i == 5 then
     member = uid
   end
-  local union = history > 0 and i <= 3 and KEYS[22 + i]
-  if union then
-    local past = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now)
-    for j = 1, #past, 1000 do
-      redis.call('ZREM', KEYS[i], unpack(past, j, math.min(j + 999, #past)))
-      redis.call('ZREM', union, unpack(past, j, math.min(j + 999, #past)))
-    end
-  else
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  end
+  local union = history > 0 and i <= 3 and KEYS[22 + i] or nil
+  pruneExpired(KEYS[i], union, now)
   redis.call('ZADD', KEYS[i], 'GT', exp, member)
   redis.call('PEXPIREAT', KEYS[i], abs, 'NX')
   redis.call('PEXPIREAT', KEYS[i], abs, 'GT')

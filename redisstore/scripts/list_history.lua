@@ -25,14 +25,8 @@ local now, off, size = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local act, ended, drops, recs, union = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 -- Active members past their expiry leave ix and the union, as the sweep's
--- prune does, 1000 at a time.
-repeat
-  local past = redis.call('ZRANGEBYSCORE', act, '-inf', now, 'LIMIT', 0, 1000)
-  if #past > 0 then
-    redis.call('ZREM', act, unpack(past))
-    redis.call('ZREM', union, unpack(past))
-  end
-until #past < 1000
+-- prune does (lib_prune.lua).
+pruneExpired(act, union, now)
 
 -- Drop what is past its time: from the tenant's records and index, or, for
 -- a user's list, what hd no longer keeps (past its time or over the cap;

@@ -15,14 +15,7 @@ local n = 0
 local nu = #ARGV - 1
 for i = 2, #ARGV do
   local idx = KEYS[i]
-  local union = KEYS[i + nu]
-  if union then
-    local past = redis.call('ZRANGEBYSCORE', idx, '-inf', ARGV[1])
-    for j = 1, #past, 1000 do
-      redis.call('ZREM', union, unpack(past, j, math.min(j + 999, #past)))
-    end
-  end
-  n = n + redis.call('ZREMRANGEBYSCORE', idx, '-inf', ARGV[1])
+  n = n + pruneExpired(idx, KEYS[i + nu], ARGV[1])
   local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
   if #top > 0 and tonumber(top[2]) > now then
     redis.call('ZADD', KEYS[1], 'GT', top[2], ARGV[i])
