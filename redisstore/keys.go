@@ -33,8 +33,10 @@ import (
 //	sid:{<sid>}          string tenant of the session, for calls that know only the id
 //	ut:{u:<uid>}         set    tenants the user has sessions in
 //	pt:{p:<P>}           set    tenants of the partner
-//	ix:{p:<P>}           zset   "sid!T" -> expires_at ms (partner view)
-//	ix:{#g}              zset   "sid!T" -> expires_at ms (global view)
+//	ix:{p:<P>:<i>.<j>}   zset   "sid!T" -> expires_at ms (shard i of the partner view; views.go)
+//	ix:{#g:<i>.<j>}      zset   "sid!T" -> expires_at ms (shard i of the global view)
+//	ix:{p:<P>}, ix:{#g}  zset   the same, in one key: the layout of SESSIOND_VIEW_SHARDS=1
+//	vn:{#g}              string the number of shards the views are split into
 //	tn:{#g}              zset   T -> latest expires_at ms (tenants the sweep visits)
 //	lk:{T}:sweep         string sweep lock of the tenant (expires after the lock period)
 //	lk:{#g}:sweep        string sweep lock of the global view
@@ -120,6 +122,7 @@ func viewMember(tenantID, sid string) string { return sid + "!" + tenantID }
 
 const (
 	globalViewKey      = "ix:{#g}"
+	viewLayoutKey      = "vn:{#g}"
 	globalSweepLockKey = "lk:{#g}:sweep"
 	upgradeLockKey     = "lk:{#g}:upgrade"
 	tenantsKey         = "tn:{#g}"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/pkg/config"
 	"github.com/sessiond/sessiond/pkg/session"
 )
 
@@ -30,7 +31,9 @@ func hashTag(key string) string {
 // that the id rules accept produces a key, or a hash tag, of the service's
 // own keys, including ids chosen to look like them.
 func TestInternalKeysHaveTheirOwnTags(t *testing.T) {
-	internal := []string{globalViewKey, globalSweepLockKey, upgradeLockKey, tenantsKey, eventsKey}
+	views := newViewLayout(config.DefaultViewShards)
+	internal := append([]string{globalViewKey, globalSweepLockKey, upgradeLockKey, tenantsKey, eventsKey, eventsCountKey, viewLayoutKey},
+		views.shards("")...)
 	tags := map[string]bool{}
 	for _, k := range internal {
 		tags[hashTag(k)] = true
@@ -43,6 +46,7 @@ func TestInternalKeysHaveTheirOwnTags(t *testing.T) {
 			owned = append(owned, k.session("s1"), k.all(), k.user("u1"), k.device("desktop"), k.users(),
 				k.outbox(), k.partner(), k.adoption(), k.sweepLock(), k.records(), k.created(now), k.revoked(now),
 				partnerTenantsKey(id), partnerViewKey(id))
+			owned = append(owned, views.shards(id)...)
 		}
 		if session.ValidID(id) {
 			owned = append(owned, pointerKey(id), tenantKeys("t1").session(id))
@@ -78,8 +82,8 @@ func TestSweepWithTenantG(t *testing.T) {
 		if err != nil || res.Tenants != 1 {
 			t.Fatalf("sweep: visited %d tenants (%v), want 1", res.Tenants, err)
 		}
-		if n, err := rdb.ZCard(ctx, globalViewKey).Result(); err != nil || n != 1 {
-			t.Errorf("global view after the sweep: %d members (%v), want 1 (the live one)", n, err)
+		if n := len(viewOf(t, st, rdb, "")); n != 1 {
+			t.Errorf("global view after the sweep: %d members, want 1 (the live one)", n)
 		}
 	})
 }
@@ -108,7 +112,7 @@ func TestUpgradeLegacyKeys(t *testing.T) {
 		}
 		// What an older version left: the same data under the legacy names.
 		mustMoveZSet(t, rdb, tenantsKey, legacyTenantsKey)
-		mustMoveZSet(t, rdb, globalViewKey, legacyGlobalViewKey)
+		mustMoveView(t, st, rdb, legacyGlobalViewKey)
 		for _, m := range mustXRange(t, rdb, eventsKey) {
 			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: legacyEventsKey, ID: m.ID, Values: orderedValues(m)}).Err(); err != nil {
 				t.Fatal(err)
@@ -163,6 +167,24 @@ func mustMoveZSet(tb testing.TB, rdb redis.UniversalClient, from, to string) {
 	}
 	if err := rdb.Del(ctx, from).Err(); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// mustMoveView moves every member of the global view to the key to.
+func mustMoveView(tb testing.TB, st *Store, rdb redis.UniversalClient, to string) {
+	tb.Helper()
+	ctx := context.Background()
+	zs := viewOf(tb, st, rdb, "")
+	if len(zs) == 0 {
+		tb.Fatal("the global view is empty")
+	}
+	if err := rdb.ZAdd(ctx, to, zs...).Err(); err != nil {
+		tb.Fatal(err)
+	}
+	for _, key := range st.views.readKeys("") {
+		if err := rdb.Del(ctx, key).Err(); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 

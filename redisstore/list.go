@@ -13,11 +13,13 @@ import (
 // index is one sorted set a listing reads. Members of a tenant index are bare
 // session ids of that tenant; members of a view (tenant == "") are "sid!T".
 // A tenant index has a union index (ix ∪ hx, written with history on),
-// which a repair of its stale members cleans too.
+// which a repair of its stale members cleans too. A legacy index is a
+// view's single key while the view is split into shards (views.go).
 type index struct {
 	key    string
 	tenant string
 	union  string
+	legacy bool
 }
 
 func (ix index) ref(member string) (tenantID, sid string, ok bool) {
@@ -74,11 +76,22 @@ func (s *Store) indexes(ctx context.Context, f session.Filter) ([]index, error) 
 			out = append(out, index{key: k.user(f.UserID), tenant: t, union: k.unionUser(f.UserID)})
 		}
 		return out, err
-	case f.PartnerID != "":
-		return []index{{key: partnerViewKey(f.PartnerID)}}, nil
 	default:
-		return []index{{key: globalViewKey}}, nil
+		return s.viewIndexes(f.PartnerID), nil
 	}
+}
+
+// viewIndexes are the shards of the partner's view ("" = the global view),
+// and its legacy key while there is one.
+func (s *Store) viewIndexes(partnerID string) []index {
+	out := make([]index, 0, s.views.n+1)
+	for _, key := range s.views.shards(partnerID) {
+		out = append(out, index{key: key})
+	}
+	if l := s.views.legacy(partnerID); l != "" {
+		out = append(out, index{key: l, legacy: true})
+	}
+	return out
 }
 
 // tenantInPartner reports whether the tenant belongs to the partner ("" = any).
@@ -132,57 +145,34 @@ type ranked struct {
 // listOnce reads one page; stale counts members whose hash was gone (they are
 // removed, and the caller reads the page again).
 func (s *Store) listOnce(ctx context.Context, idxs []index, p session.Page) (session.PageResult, int, error) {
-	nowArg := "(" + itoa(ms(s.now()))
-	off := p.Offset()
-	stop := off + int64(p.PerPage) - 1
-	pipe := s.rdb.Pipeline()
-	counts := make([]*redis.IntCmd, len(idxs))
-	ranges := make([]*redis.ZSliceCmd, len(idxs))
-	for i, ix := range idxs {
-		counts[i] = pipe.ZCount(ctx, ix.key, nowArg, "+inf")
-		start := off
-		if len(idxs) > 1 {
-			start = 0 // merged below
-		}
-		ranges[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: start, Stop: stop, Rev: true})
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return session.PageResult{}, 0, wrap("list", err)
-	}
+	nowMS := ms(s.now())
+	off, size := p.Offset(), int64(p.PerPage)
+	var page []ranked
 	var total int64
-	var all []ranked
-	for i, ix := range idxs {
-		n := counts[i].Val()
-		total += n
-		zs := ranges[i].Val()
-		// Ranks at or past the count are expired members awaiting pruning.
-		limit := n
-		if len(idxs) == 1 {
-			limit = n - off
-		}
-		for j, z := range zs {
-			if int64(j) >= limit {
-				break
-			}
-			m, _ := z.Member.(string)
-			all = append(all, ranked{ix: ix, member: m, score: z.Score})
-		}
+	var err error
+	if len(idxs) == 1 {
+		page, total, err = s.pageOne(ctx, idxs[0], nowMS, off, size)
+	} else {
+		page, total, err = s.pageAcross(ctx, idxs, nowMS, off, size)
 	}
-	if len(idxs) > 1 {
-		sort.Slice(all, func(i, j int) bool {
-			if all[i].score != all[j].score {
-				return all[i].score > all[j].score
-			}
-			return all[i].member > all[j].member
-		})
-		if off >= int64(len(all)) {
-			all = nil
-		} else {
-			all = all[off:min(int64(len(all)), off+int64(p.PerPage))]
-		}
+	if err != nil {
+		return session.PageResult{}, 0, err
 	}
-	items, stale, err := s.load(ctx, all)
+	items, stale, err := s.load(ctx, page)
 	return session.PageResult{Items: items, Total: total}, stale, err
+}
+
+// pageOne reads a page of one index: the active members are exactly the
+// ranks [0, count) in descending score order.
+func (s *Store) pageOne(ctx context.Context, ix index, nowMS, off, size int64) ([]ranked, int64, error) {
+	pipe := s.rdb.Pipeline()
+	count := pipe.ZCount(ctx, ix.key, "("+itoa(nowMS), "+inf")
+	zs := pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: off, Stop: off + size - 1, Rev: true})
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, 0, wrap("list", err)
+	}
+	w := rankWindow(ix, off, zs.Val(), count.Val())
+	return w.elems, count.Val(), nil
 }
 
 // load reads the sessions behind index members in one pipeline and removes

@@ -146,10 +146,6 @@ func (s *Store) queueRelay(ctx context.Context, pipe redis.Pipeliner, b *revoked
 		return rc
 	}
 	rc.events = s.queueEvents(ctx, pipe, b.revoked, fromMS(b.header.At), b.header.Reason, b.header.Actor)
-	members := make([]any, len(b.revoked))
-	for i, r := range b.revoked {
-		members[i] = viewMember(b.header.Tenant, r.ID)
-	}
 	if s.history > 0 {
 		// With history the id stays taken while its ended record is kept
 		// (and GetEnded finds the tenant by it).
@@ -169,9 +165,13 @@ func (s *Store) queueRelay(ctx context.Context, pipe redis.Pipeliner, b *revoked
 		}
 		rc.cmds = append(rc.cmds, pipe.Del(ctx, ptrs...))
 	}
-	rc.cmds = append(rc.cmds, pipe.ZRem(ctx, globalViewKey, members...))
+	sids := make([]string, len(b.revoked))
+	for i, r := range b.revoked {
+		sids[i] = r.ID
+	}
+	rc.cmds = append(rc.cmds, s.views.queueRemove(ctx, pipe, "", b.header.Tenant, sids)...)
 	if b.header.Partner != "" {
-		rc.cmds = append(rc.cmds, pipe.ZRem(ctx, partnerViewKey(b.header.Partner), members...))
+		rc.cmds = append(rc.cmds, s.views.queueRemove(ctx, pipe, b.header.Partner, b.header.Tenant, sids)...)
 	}
 	return rc
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -177,4 +178,47 @@ func revokedIDs(rs []session.Revoked) map[string]bool {
 		out[r.ID] = true
 	}
 	return out
+}
+
+// viewOf reads every member of a view (partnerID "" = the global view) from
+// all the keys that may hold one, in ZRANGE order (score, then member).
+func viewOf(tb testing.TB, st *Store, rdb redis.UniversalClient, partnerID string) []redis.Z {
+	tb.Helper()
+	var out []redis.Z
+	for _, key := range st.views.readKeys(partnerID) {
+		zs, err := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Result()
+		if err != nil {
+			tb.Fatalf("read view %s: %v", key, err)
+		}
+		out = append(out, zs...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score < out[j].Score
+		}
+		return out[i].Member.(string) < out[j].Member.(string)
+	})
+	return out
+}
+
+// viewMembersOf is the sorted members of a view.
+func viewMembersOf(tb testing.TB, st *Store, rdb redis.UniversalClient, partnerID string) []string {
+	tb.Helper()
+	var out []string
+	for _, z := range viewOf(tb, st, rdb, partnerID) {
+		out = append(out, z.Member.(string))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// viewScore is a session's score in a view, 0 when the view lacks it.
+func viewScore(tb testing.TB, st *Store, rdb redis.UniversalClient, partnerID, tenantID, sid string) int64 {
+	tb.Helper()
+	for _, z := range viewOf(tb, st, rdb, partnerID) {
+		if z.Member == viewMember(tenantID, sid) {
+			return int64(z.Score)
+		}
+	}
+	return 0
 }

@@ -28,6 +28,10 @@ type Options struct {
 	// RevokeBatch bounds the sessions one revocation script touches
 	// (config.DefaultRevokeBatch).
 	RevokeBatch int
+	// ViewShards is how many sorted sets in distinct Cluster slots hold the
+	// global view and each partner's view (config.DefaultViewShards when
+	// zero); 1 keeps the single-key layout (views.go).
+	ViewShards int
 	// WaitReplicas, when positive, makes revocations wait for that many
 	// replicas to acknowledge (WAIT) for at most WaitTimeout.
 	WaitReplicas int
@@ -62,9 +66,12 @@ type Store struct {
 	waitT     time.Duration
 	now       func() time.Time
 	partners  partnerCache
-	history   time.Duration
-	histMax   int
-	policy    session.Policy
+	views     *viewLayout
+	// tracePaging, set by tests, hears how each page across sets was found.
+	tracePaging func(path string)
+	history     time.Duration
+	histMax     int
+	policy      session.Policy
 }
 
 // New returns a Store on rdb.
@@ -86,6 +93,7 @@ func New(rdb redis.UniversalClient, o Options) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.views = newViewLayout(o.ViewShards)
 	s.history, s.histMax = max(o.HistoryRetention, 0), o.HistoryMax
 	s.policy = o.DefaultPolicy.Effective(session.Policy{})
 	if s.histMax <= 0 {
@@ -224,11 +232,13 @@ func (s *Store) addToViews(ctx context.Context, pipe redis.Pipeliner, tenantID, 
 	if partnerID != "" {
 		pipe.SAdd(ctx, partnerTenantsKey(partnerID), tenantID)
 		expireAtLeast(ctx, pipe, partnerTenantsKey(partnerID), abs)
-		pipe.ZAdd(ctx, partnerViewKey(partnerID), m)
-		expireAtLeast(ctx, pipe, partnerViewKey(partnerID), abs)
+		view := s.views.key(partnerID, sid)
+		pipe.ZAdd(ctx, view, m)
+		expireAtLeast(ctx, pipe, view, abs)
 	}
-	pipe.ZAdd(ctx, globalViewKey, m)
-	expireAtLeast(ctx, pipe, globalViewKey, abs)
+	view := s.views.key("", sid)
+	pipe.ZAdd(ctx, view, m)
+	expireAtLeast(ctx, pipe, view, abs)
 }
 
 // outboxDone queues the removal of outbox entries that are no newer than
@@ -284,50 +294,62 @@ func (s *Store) adopt(ctx context.Context, tenantID, partnerID string) (int, err
 // read of the tenant index.
 func (s *Store) adoptBatch(ctx context.Context, tenantID, partnerID string, kv []string, untilMS int64) (int, error) {
 	k := tenantKeys(tenantID)
-	view := partnerViewKey(partnerID)
 	nowMS := ms(s.now())
 	sids := make([]string, 0, len(kv)/2)
-	zs := make([]redis.Z, 0, len(kv)/2)
+	zs := map[string][]redis.Z{}
+	n := 0
 	for i := 0; i+1 < len(kv); i += 2 {
 		sids = append(sids, kv[i])
 		if sc, _ := strconv.ParseFloat(kv[i+1], 64); int64(sc) > nowMS {
-			zs = append(zs, redis.Z{Score: sc, Member: viewMember(tenantID, kv[i])})
+			view := s.views.key(partnerID, kv[i])
+			zs[view] = append(zs[view], redis.Z{Score: sc, Member: viewMember(tenantID, kv[i])})
+			n++
 		}
 	}
 	pipe := s.rdb.Pipeline()
 	pipe.SAdd(ctx, partnerTenantsKey(partnerID), tenantID)
-	if len(zs) > 0 {
-		pipe.ZAddGT(ctx, view, zs...)
+	for view, members := range zs {
+		pipe.ZAddGT(ctx, view, members...)
 	}
 	if untilMS > 0 {
 		expireAtLeast(ctx, pipe, partnerTenantsKey(partnerID), untilMS)
-		expireAtLeast(ctx, pipe, view, untilMS)
+		for view := range zs {
+			expireAtLeast(ctx, pipe, view, untilMS)
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, wrap("adopt: view", err)
 	}
 	fresh, err := s.rdb.ZMScore(ctx, k.all(), sids...).Result()
 	if err != nil {
-		return len(zs), wrap("adopt: reread", err)
+		return n, wrap("adopt: reread", err)
 	}
 	pipe = s.rdb.Pipeline()
-	var gone []any
+	var gone []string
 	for i, sid := range sids {
-		m := viewMember(tenantID, sid)
 		// ZMSCORE answers 0 for a missing member.
 		if i >= len(fresh) || int64(fresh[i]) <= nowMS {
-			gone = append(gone, m)
+			gone = append(gone, sid)
 			continue
 		}
-		pipe.ZAddArgs(ctx, view, redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{{Score: fresh[i], Member: m}}})
+		m := redis.Z{Score: fresh[i], Member: viewMember(tenantID, sid)}
+		pipe.ZAddArgs(ctx, s.views.key(partnerID, sid), redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{m}})
 	}
-	if len(gone) > 0 {
-		pipe.ZRem(ctx, view, gone...)
-	}
+	s.views.queueRemove(ctx, pipe, partnerID, tenantID, gone)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return len(zs), wrap("adopt: correct view", err)
+		return n, wrap("adopt: correct view", err)
 	}
-	return len(zs), nil
+	return n, nil
+}
+
+// touchViews queues the move of a session's expiry in a view: in its shard
+// and, while there is one, in the legacy key (XX: a member the view lacks
+// stays out).
+func (s *Store) touchViews(ctx context.Context, pipe redis.Pipeliner, partnerID, sid string, m redis.Z) {
+	pipe.ZAddXX(ctx, s.views.key(partnerID, sid), m)
+	if l := s.views.legacy(partnerID); l != "" {
+		pipe.ZAddXX(ctx, l, m)
+	}
 }
 
 // expireAtLeast makes key live at least until atMS without ever shortening it.
@@ -441,9 +463,9 @@ func (s *Store) Touch(ctx context.Context, tenantID, id string, a session.Activi
 		partner, _ := res[2].(string)
 		m := redis.Z{Score: float64(atoi(exp)), Member: viewMember(tenantID, id)}
 		pipe := s.rdb.Pipeline()
-		pipe.ZAddXX(ctx, globalViewKey, m)
+		s.touchViews(ctx, pipe, "", id, m)
 		if partner != "" {
-			pipe.ZAddXX(ctx, partnerViewKey(partner), m)
+			s.touchViews(ctx, pipe, partner, id, m)
 		}
 		outboxDone(ctx, pipe, k, ms(at), id)
 		if _, err := pipe.Exec(ctx); err != nil {

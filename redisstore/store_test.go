@@ -98,7 +98,7 @@ func TestExpiryIsAbsolute(t *testing.T) {
 		}
 	}
 	for _, key := range []string{k.all(), k.user("u1"), k.device("desktop"), k.users(), k.partner(),
-		partnerViewKey("p1"), globalViewKey, userTenantsKey("u1"), partnerTenantsKey("p1"), tenantsKey} {
+		st.views.key("p1", s.ID), st.views.key("", s.ID), userTenantsKey("u1"), partnerTenantsKey("p1"), tenantsKey} {
 		got, _ := rdb.Do(ctx, "PEXPIRETIME", key).Int64()
 		if got < want {
 			t.Errorf("index key %s expires at %d, want >= %d (it must expire by itself)", key, got, want)
@@ -218,8 +218,8 @@ func TestIdleTimeoutMovesExpiry(t *testing.T) {
 				t.Errorf("%s: expires %v, want %v", tc.name, got.ExpiresAt, tc.want)
 			}
 			checkIndexed(t, rdb, 250)
-			if sc, _ := rdb.ZScore(ctx, globalViewKey, viewMember("t1", s.ID)).Result(); int64(sc) != ms(tc.want) {
-				t.Errorf("%s: global view score %d, want %d", tc.name, int64(sc), ms(tc.want))
+			if sc := viewScore(t, st, rdb, "", "t1", s.ID); sc != ms(tc.want) {
+				t.Errorf("%s: global view score %d, want %d", tc.name, sc, ms(tc.want))
 			}
 		}
 	})

@@ -83,17 +83,30 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	pipe := s.rdb.Pipeline()
 	var cmds []*redis.IntCmd
+	var views []string
 	if global {
-		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, globalViewKey, "-inf", itoa(nowMS)))
+		views = s.views.readKeys("")
 	}
+	ps := make([]string, 0, len(partners))
 	for p := range partners {
-		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, partnerViewKey(p), "-inf", itoa(nowMS)))
+		ps = append(ps, p)
+		views = append(views, s.views.readKeys(p)...)
+	}
+	for _, view := range views {
+		cmds = append(cmds, pipe.ZRemRangeByScore(ctx, view, "-inf", itoa(nowMS)))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return res, wrap("sweep: views", err)
 	}
 	for _, c := range cmds {
 		res.Pruned += c.Val()
+	}
+	moved, err := s.movePartnerViews(ctx, ps)
+	res.Upgraded += moved
+	if errors.Is(err, session.ErrStoreFull) {
+		full = err
+	} else if err != nil {
+		return res, err
 	}
 	return res, full
 }
@@ -248,12 +261,14 @@ func (s *Store) reconcileOutbox(ctx context.Context, tenantID, partner string, n
 			e, _ := v[0].(string)
 			a, _ := v[1].(string)
 			if e != "" && atoi(e) > nowMS {
+				// A member a legacy key still holds moves to its shard.
+				s.views.queueLeaveLegacy(ctx, pipe, tenantID, partner, sid)
 				s.addToViews(ctx, pipe, tenantID, partner, sid, atoi(e), max(atoi(a), atoi(e)))
 				continue
 			}
-			pipe.ZRem(ctx, globalViewKey, viewMember(tenantID, sid))
+			s.views.queueRemove(ctx, pipe, "", tenantID, []string{sid})
 			if partner != "" {
-				pipe.ZRem(ctx, partnerViewKey(partner), viewMember(tenantID, sid))
+				s.views.queueRemove(ctx, pipe, partner, tenantID, []string{sid})
 			}
 		}
 		outboxDone(ctx, pipe, k, cutoff, sids...)

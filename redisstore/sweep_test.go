@@ -65,9 +65,7 @@ func TestSweepReconcilesViews(t *testing.T) {
 		mustCreate(t, st, gone)
 		// Crash simulations: the view step of "live" never ran; the cleanup of
 		// "gone" never ran after its tenant-slot revocation.
-		rdb.ZRem(ctx, globalViewKey, viewMember("t1", live.ID))
-		rdb.ZRem(ctx, partnerViewKey("p1"), viewMember("t1", live.ID))
-		rdb.ZAdd(ctx, tenantKeys("t1").outbox(), redis.Z{Score: float64(ms(clock)), Member: live.ID})
+		loseViewWrite(t, st, rdb, "t1", "p1", live.ID, clock)
 		if n := revokeIDsScriptOnly(t, st, "t1", gone.ID); n != 1 {
 			t.Fatalf("the revoke script revoked %d sessions, want 1", n)
 		}
@@ -79,10 +77,9 @@ func TestSweepReconcilesViews(t *testing.T) {
 		if res.Reconciled < 2 {
 			t.Errorf("reconciled %d outbox entries, want >= 2", res.Reconciled)
 		}
-		for _, key := range []string{globalViewKey, partnerViewKey("p1")} {
-			members, _ := rdb.ZRange(ctx, key, 0, -1).Result()
-			if len(members) != 1 || members[0] != viewMember("t1", live.ID) {
-				t.Errorf("%s = %v, want only %s", key, members, live.ID)
+		for _, p := range []string{"", "p1"} {
+			if members := viewMembersOf(t, st, rdb, p); len(members) != 1 || members[0] != viewMember("t1", live.ID) {
+				t.Errorf("view %q = %v, want only %s", p, members, live.ID)
 			}
 		}
 		if n, _ := rdb.ZCard(ctx, tenantKeys("t1").outbox()).Result(); n != 0 {
@@ -112,16 +109,23 @@ func TestSweepPrunesAfterMassExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := tenantKeys("mass")
-	for _, key := range []string{k.all(), k.device("desktop"), globalViewKey, partnerViewKey("p")} {
+	for _, key := range []string{k.all(), k.device("desktop")} {
 		if n, _ := rdb.ZCard(ctx, key).Result(); n != 1 {
 			t.Errorf("%s has %d members after the sweep, want 1", key, n)
+		}
+	}
+	for _, p := range []string{"", "p"} {
+		if n := len(viewOf(t, st, rdb, p)); n != 1 {
+			t.Errorf("view %q has %d members after the sweep, want 1", p, n)
 		}
 	}
 	if n, _ := rdb.ZCard(ctx, k.users()).Result(); n != 1 {
 		t.Errorf("users index has %d members, want 1", n)
 	}
-	if before != 201 || res.Pruned < 200*4 {
-		t.Errorf("before %d members, pruned %d; want 201 and >= 800", before, res.Pruned)
+	// The tenant index and the device index each drop 200; a view shard
+	// that held only expired members has expired as a key.
+	if before != 201 || res.Pruned < 200*2 {
+		t.Errorf("before %d members, pruned %d; want 201 and >= 400", before, res.Pruned)
 	}
 	// The sweep deletes the index of a user whose sessions all expired.
 	if n, _ := rdb.Exists(ctx, k.user("u5")).Result(); n != 0 {

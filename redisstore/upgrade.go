@@ -41,14 +41,24 @@ type UpgradeResult struct {
 // may still write them); one instance at a time, under a lock.
 func (s *Store) Upgrade(ctx context.Context) (UpgradeResult, error) {
 	var res UpgradeResult
+	if err := s.claimViewLayout(ctx); err != nil {
+		return res, err
+	}
 	pipe := s.rdb.Pipeline()
 	legacy := []*redis.IntCmd{
 		pipe.Exists(ctx, legacyTenantsKey), pipe.Exists(ctx, legacyGlobalViewKey), pipe.Exists(ctx, legacyEventsKey),
 	}
+	if l := s.views.legacy(""); l != "" {
+		legacy = append(legacy, pipe.Exists(ctx, l))
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return res, wrap("upgrade: legacy keys", err)
 	}
-	if legacy[0].Val()+legacy[1].Val()+legacy[2].Val() == 0 {
+	left := int64(0)
+	for _, c := range legacy {
+		left += c.Val()
+	}
+	if left == 0 {
 		return res, nil
 	}
 	mine, err := s.sweepLock(ctx, upgradeLockKey)
@@ -58,19 +68,28 @@ func (s *Store) Upgrade(ctx context.Context) (UpgradeResult, error) {
 	// Released when done (it expires after the lock period otherwise), so
 	// that the next sweep moves what an older instance wrote meanwhile.
 	defer s.rdb.Del(context.WithoutCancel(ctx), upgradeLockKey)
-	if res.Tenants, err = s.moveZSet(ctx, legacyTenantsKey, tenantsKey); err != nil {
+	if res.Tenants, err = s.moveZSet(ctx, legacyTenantsKey, func(string) string { return tenantsKey }); err != nil {
 		return res, err
 	}
-	if res.Views, err = s.moveZSet(ctx, legacyGlobalViewKey, globalViewKey); err != nil {
-		return res, err
+	// The older tag's view goes where the current version keeps its members;
+	// with shards, the single-key view follows.
+	for _, from := range []string{legacyGlobalViewKey, s.views.legacy("")} {
+		if from == "" {
+			continue
+		}
+		n, err := s.moveZSet(ctx, from, s.viewShardOfMember(""))
+		res.Views += n
+		if err != nil {
+			return res, err
+		}
 	}
 	res.Events, err = s.moveEvents(ctx)
 	return res, err
 }
 
-// moveZSet moves every member of zset from to zset to, keeping the higher
-// score, and extends to's expiry to from's.
-func (s *Store) moveZSet(ctx context.Context, from, to string) (int, error) {
+// moveZSet moves every member of zset from to the zset to(member) names,
+// keeping the higher score, and extends each target's expiry to from's.
+func (s *Store) moveZSet(ctx context.Context, from string, to func(member string) string) (int, error) {
 	until, err := s.rdb.PExpireTime(ctx, from).Result()
 	if err != nil {
 		return 0, wrap("upgrade: expiry of "+from, err)
@@ -82,16 +101,21 @@ func (s *Store) moveZSet(ctx context.Context, from, to string) (int, error) {
 			return n, wrap("upgrade: read "+from, err)
 		}
 		members := make([]any, len(zs))
+		targets := map[string][]redis.Z{}
 		for i, z := range zs {
 			members[i] = z.Member
+			m, _ := z.Member.(string)
+			targets[to(m)] = append(targets[to(m)], z)
 		}
 		pipe := s.rdb.Pipeline()
-		pipe.ZAddGT(ctx, to, zs...)
-		if until > 0 {
-			expireAtLeast(ctx, pipe, to, until.Milliseconds())
+		for key, part := range targets {
+			pipe.ZAddGT(ctx, key, part...)
+			if until > 0 {
+				expireAtLeast(ctx, pipe, key, until.Milliseconds())
+			}
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return n, wrap("upgrade: write "+to, err)
+			return n, wrap("upgrade: write from "+from, err)
 		}
 		if err := s.rdb.ZRem(ctx, from, members...).Err(); err != nil {
 			return n, wrap("upgrade: remove from "+from, err)

@@ -124,7 +124,9 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer, ready chan<
 		return err
 	}
 	defer svc.Close()
-	svc.Upgrade(ctx)
+	if err := svc.Upgrade(ctx); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -106,7 +107,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		})
 	}
 	so := redisstore.Options{
-		RevokeBatch: cfg.RevokeBatch, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+		RevokeBatch: cfg.RevokeBatch, ViewShards: cfg.ViewShards, WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout,
 		EventRetention: int64(cfg.EventRetention),
 		// Each tenant is swept by one instance per interval, whatever the count.
 		SweepLock:        config.DefaultSweepLock(cfg.SweepInterval),
@@ -178,15 +179,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 // Upgrade moves what an older version kept under legacy key names (the
 // sweep also moves what an older instance still writes there). A failure is
-// logged, not returned: the sweep retries.
-func (a *App) Upgrade(ctx context.Context) {
+// logged, not returned: the sweep retries. Only views split into another
+// number of shards than this instance's are an error: the instance would
+// not see their members.
+func (a *App) Upgrade(ctx context.Context) error {
 	up, err := a.Store.Upgrade(ctx)
 	switch {
+	case errors.Is(err, redisstore.ErrViewLayout):
+		return err
 	case err != nil:
 		a.log.Warn("upgrade of legacy keys failed; the sweep retries", zap.Error(err))
 	case up.Tenants+up.Views+up.Events > 0:
 		a.log.Info("moved legacy keys", zap.Int("tenants", up.Tenants), zap.Int("view_members", up.Views), zap.Int("events", up.Events))
 	}
+	return nil
 }
 
 // RunEvents tails the revocation stream for the event followers until ctx

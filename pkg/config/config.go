@@ -41,6 +41,7 @@ const (
 	EnvMaxSessionLifetime = "SESSIOND_MAX_SESSION_LIFETIME"
 	EnvSweepInterval      = "SESSIOND_SWEEP_INTERVAL"
 	EnvRevokeBatch        = "SESSIOND_REVOKE_BATCH"
+	EnvViewShards         = "SESSIOND_VIEW_SHARDS"
 	EnvShutdownTimeout    = "SESSIOND_SHUTDOWN_TIMEOUT"
 	EnvActivityInterval   = "SESSIOND_VERIFY_ACTIVITY_INTERVAL"
 	EnvEventRetention     = "SESSIOND_EVENT_RETENTION"
@@ -113,6 +114,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// RevokeBatch is how many sessions one bulk-revocation round trip removes.
 	RevokeBatch int
+	// ViewShards is how many sorted sets, each in its own Cluster slot, hold
+	// the global view and each partner's view; 1 is the single-key layout.
+	ViewShards int
 	// ShutdownTimeout bounds draining in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// ActivityInterval, when positive, makes /auth/verify record activity at
@@ -169,6 +173,8 @@ const (
 	DefaultMaxSessionLifetime  = 720 * time.Hour
 	DefaultSweepInterval       = time.Minute
 	DefaultRevokeBatch         = 1000
+	DefaultViewShards          = 12
+	MaxViewShards              = 64
 	DefaultShutdownTimeout     = 15 * time.Second
 	DefaultEventRetention      = 100000
 	DefaultHistoryRetention    = 168 * time.Hour
@@ -193,6 +199,7 @@ func Default() Config {
 		MaxSessionLifetime:  DefaultMaxSessionLifetime,
 		SweepInterval:       DefaultSweepInterval,
 		RevokeBatch:         DefaultRevokeBatch,
+		ViewShards:          DefaultViewShards,
 		ShutdownTimeout:     DefaultShutdownTimeout,
 		EventRetention:      DefaultEventRetention,
 		Console:             true,
@@ -287,6 +294,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxSessionLifetime = l.duration(EnvMaxSessionLifetime, c.MaxSessionLifetime)
 	c.SweepInterval = l.duration(EnvSweepInterval, c.SweepInterval)
 	c.RevokeBatch = l.integer(EnvRevokeBatch, c.RevokeBatch)
+	c.ViewShards = l.integer(EnvViewShards, c.ViewShards)
 	c.ShutdownTimeout = l.duration(EnvShutdownTimeout, c.ShutdownTimeout)
 	c.ActivityInterval = l.duration(EnvActivityInterval, c.ActivityInterval)
 	c.EventRetention = l.integer(EnvEventRetention, c.EventRetention)

@@ -70,6 +70,7 @@ func TestLoadDefaults(t *testing.T) {
 		MaxSessionLifetime:  720 * time.Hour,
 		SweepInterval:       time.Minute,
 		RevokeBatch:         1000,
+		ViewShards:          12,
 		ShutdownTimeout:     15 * time.Second,
 		EventRetention:      100000,
 		Console:             true,

@@ -129,6 +129,7 @@ func (c Config) validate() []Problem {
 	checkDuration(bad, EnvMaxSessionLifetime, c.MaxSessionLifetime, time.Nanosecond, 8760*time.Hour)
 	checkDuration(bad, EnvSweepInterval, c.SweepInterval, time.Second, 0)
 	checkInt(bad, EnvRevokeBatch, c.RevokeBatch, 1, 10000)
+	checkInt(bad, EnvViewShards, c.ViewShards, 1, MaxViewShards)
 	checkDuration(bad, EnvShutdownTimeout, c.ShutdownTimeout, time.Nanosecond, 0)
 	if c.ActivityInterval != 0 {
 		checkDuration(bad, EnvActivityInterval, c.ActivityInterval, time.Second, 0)
