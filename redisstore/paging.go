@@ -3,9 +3,9 @@ package redisstore
 import (
 	"context"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -47,22 +47,22 @@ func shallowPage(off, size int64) bool { return off+size <= max(3*size, 64) }
 // idxs and the union's size.
 func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size int64) ([]ranked, int64, error) {
 	now := "(" + itoa(nowMS)
+	shallow := shallowPage(off, size)
+	// The sets' sizes at the last listing of this view, if any: probing
+	// each at its share of off removes the error of assuming them even.
+	known := s.sizes.get(idxs)
+	weights := make([]int64, len(idxs))
 	pipe := s.rdb.Pipeline()
 	counts := make([]*redis.IntCmd, len(idxs))
 	probes := make([]*redis.ZSliceCmd, len(idxs))
-	regular := 0
-	for _, ix := range idxs {
-		if !ix.legacy {
-			regular++
-		}
-	}
 	for i, ix := range idxs {
 		counts[i] = pipe.ZCount(ctx, ix.key, now, "+inf")
-		switch {
-		case shallowPage(off, size):
+		if shallow {
 			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: 0, Stop: off + size - 1, Rev: true})
-		case !ix.legacy:
-			r := off / int64(regular)
+			continue
+		}
+		if r, w, ok := probeRank(idxs, known, i, off); ok {
+			weights[i] = w
 			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: r, Stop: r, Rev: true})
 		}
 	}
@@ -75,10 +75,11 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 		n[i] = c.Val()
 		total += n[i]
 	}
+	s.sizes.put(idxs, n)
 	if off >= total {
 		return nil, total, nil
 	}
-	if shallowPage(off, size) {
+	if shallow {
 		ws := make([]window, len(idxs))
 		for i, ix := range idxs {
 			ws[i] = rankWindow(ix, 0, probes[i].Val(), n[i])
@@ -87,14 +88,21 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 		s.traced("top")
 		return page, total, nil
 	}
-	x, ok := pivot(probes, nowMS)
+	x, ok := pivot(probes, weights, nowMS)
 	if !ok {
 		var err error
-		if x, err = s.weightedPivot(ctx, idxs, n, off, total, nowMS); err != nil {
+		if x, err = s.sizedPivot(ctx, idxs, n, off, total, nowMS); err != nil {
 			return nil, 0, err
 		}
 	}
-	k := int64(math.Ceil((float64(size)+1.5*math.Sqrt(float64(off)))/float64(max(regular, 1)))) + 8
+	// The pivot's rank strays from off by about √off/√N (a median of N
+	// probes, each off by about √off), and more when the sizes were guessed.
+	spread := 1.0
+	if known == nil {
+		spread = 1.5
+	}
+	sets := int64(len(idxs))
+	k := int64(math.Ceil((float64(size)+spread*math.Sqrt(float64(off)))/float64(sets))) + 6
 	ws, above, err := s.scoreWindows(ctx, idxs, n, x, k, now)
 	if err != nil {
 		return nil, 0, err
@@ -112,6 +120,32 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 	return page, total, nil
 }
 
+// probeRank is the rank at which set i is probed for a page at off, and
+// the probe's weight: its share of off by the known sizes, or, without
+// them, off/N in every set but a legacy key (which holds few, or all).
+func probeRank(idxs []index, known []int64, i int, off int64) (rank, weight int64, ok bool) {
+	if known != nil {
+		var sum int64
+		for _, n := range known {
+			sum += n
+		}
+		if known[i] == 0 || sum == 0 {
+			return 0, 0, false
+		}
+		return off * known[i] / sum, known[i], true
+	}
+	if idxs[i].legacy {
+		return 0, 0, false
+	}
+	regular := int64(0)
+	for _, ix := range idxs {
+		if !ix.legacy {
+			regular++
+		}
+	}
+	return off / regular, 1, true
+}
+
 // traced tells a test which way a page was found.
 func (s *Store) traced(path string) {
 	if s.tracePaging != nil {
@@ -119,64 +153,85 @@ func (s *Store) traced(path string) {
 	}
 }
 
-// pivot is the median of the probed scores that are live, if at least half
-// the probes found one.
-func pivot(probes []*redis.ZSliceCmd, nowMS int64) (float64, bool) {
-	var scores []float64
-	asked := 0
-	for _, p := range probes {
+// pivot is the median, weighted, of the probed scores that are live, if
+// the probes that found one weigh at least half of all probes.
+func pivot(probes []*redis.ZSliceCmd, weights []int64, nowMS int64) (float64, bool) {
+	type probe struct {
+		score  float64
+		weight int64
+	}
+	var ps []probe
+	var asked, found int64
+	for i, p := range probes {
 		if p == nil {
 			continue
 		}
-		asked++
+		asked += weights[i]
 		if zs := p.Val(); len(zs) > 0 && zs[0].Score > float64(nowMS) {
-			scores = append(scores, zs[0].Score)
+			ps = append(ps, probe{zs[0].Score, weights[i]})
+			found += weights[i]
 		}
 	}
-	if len(scores) == 0 || 2*len(scores) < asked {
+	if len(ps) == 0 || 2*found < asked {
 		return 0, false
 	}
-	slices.Sort(scores)
-	return scores[len(scores)/2], true
+	sort.Slice(ps, func(i, j int) bool { return ps[i].score < ps[j].score })
+	acc := int64(0)
+	for _, p := range ps {
+		if acc += p.weight; 2*acc >= found {
+			return p.score, true
+		}
+	}
+	return ps[len(ps)-1].score, true
 }
 
-// weightedPivot probes each set at its share of off and takes the median
-// weighted by the sets' sizes: for sets of very different sizes.
-func (s *Store) weightedPivot(ctx context.Context, idxs []index, n []int64, off, total, nowMS int64) (float64, error) {
+// sizedPivot probes each set at its share of off by the sizes just counted:
+// for sets of very different sizes when none were known.
+func (s *Store) sizedPivot(ctx context.Context, idxs []index, n []int64, off, total, nowMS int64) (float64, error) {
 	pipe := s.rdb.Pipeline()
 	probes := make([]*redis.ZSliceCmd, len(idxs))
+	weights := make([]int64, len(idxs))
 	for i, ix := range idxs {
-		if n[i] > 0 {
-			r := off * n[i] / total
+		if r, w, ok := probeRank(idxs, n, i, off); ok {
+			weights[i] = w
 			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: r, Stop: r, Rev: true})
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, wrap("list: probe", err)
 	}
-	type probe struct {
-		score  float64
-		weight int64
+	if x, ok := pivot(probes, weights, nowMS); ok {
+		return x, nil
 	}
-	var ps []probe
-	var sum int64
-	for i, p := range probes {
-		if p != nil && len(p.Val()) > 0 && p.Val()[0].Score > float64(nowMS) {
-			ps = append(ps, probe{p.Val()[0].Score, n[i]})
-			sum += n[i]
-		}
+	return float64(nowMS), nil // nothing live: any pivot gives the exact read
+}
+
+// sizeCache keeps the sets' sizes of the last listing of each view (keyed
+// by its first set), for the next listing's probes.
+type sizeCache struct {
+	mu sync.Mutex
+	m  map[string][]int64
+}
+
+// sizeCacheMax bounds the views whose sizes are kept.
+const sizeCacheMax = 4096
+
+func (c *sizeCache) get(idxs []index) []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := c.m[idxs[0].key]; len(n) == len(idxs) {
+		return n
 	}
-	if len(ps) == 0 {
-		return float64(nowMS), nil // nothing live: any pivot gives the exact read
+	return nil
+}
+
+func (c *sizeCache) put(idxs []index, n []int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= sizeCacheMax {
+		c.m = map[string][]int64{}
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].score < ps[j].score })
-	acc := int64(0)
-	for _, p := range ps {
-		if acc += p.weight; 2*acc >= sum {
-			return p.score, nil
-		}
-	}
-	return ps[len(ps)-1].score, nil
+	c.m[idxs[0].key] = n
 }
 
 // scoreWindows reads, from each set, how many members score above x and the
@@ -280,6 +335,33 @@ func before(a, b ranked) bool {
 	return a.member > b.member
 }
 
+// item is a member of a window in the merge, with the window's index.
+type item struct {
+	r ranked
+	w int
+}
+
+// merge merges the windows, each in order, into one list in order.
+func merge(ws []window) []item {
+	total := 0
+	for _, w := range ws {
+		total += len(w.elems)
+	}
+	out := make([]item, 0, total)
+	heads := make([]int, len(ws))
+	for len(out) < total {
+		best := -1
+		for i, w := range ws {
+			if heads[i] < len(w.elems) && (best < 0 || before(w.elems[heads[i]], ws[best].elems[heads[best]])) {
+				best = i
+			}
+		}
+		out = append(out, item{ws[best].elems[heads[best]], best})
+		heads[best]++
+	}
+	return out
+}
+
 // pageOf finds the page [off, off+size) (cut at total) among the windows'
 // members, if their ranks in the union are known there. Merged in order,
 // a member at or after every window's first member (of the windows that do
@@ -288,22 +370,14 @@ func before(a, b ranked) bool {
 // it either before the set's window or in it: its rank is the sum of the
 // windows' starts plus its position in the merge.
 func pageOf(ws []window, off, size, total int64) ([]ranked, bool) {
-	type item struct {
-		r ranked
-		w int
-	}
-	var merged []item
 	var starts int64
-	for i, w := range ws {
+	for _, w := range ws {
 		if w.start > 0 && len(w.elems) == 0 {
 			return nil, false // read apart from its count while written
 		}
 		starts += w.start
-		for _, r := range w.elems {
-			merged = append(merged, item{r, i})
-		}
 	}
-	sort.Slice(merged, func(i, j int) bool { return before(merged[i].r, merged[j].r) })
+	merged := merge(ws)
 	first := make([]int, len(ws))
 	last := make([]int, len(ws))
 	for i := range ws {

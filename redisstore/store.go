@@ -67,6 +67,7 @@ type Store struct {
 	now       func() time.Time
 	partners  partnerCache
 	views     *viewLayout
+	sizes     sizeCache
 	// tracePaging, set by tests, hears how each page across sets was found.
 	tracePaging func(path string)
 	history     time.Duration
