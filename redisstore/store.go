@@ -193,6 +193,7 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		}
 		return fmt.Errorf("redisstore: create: the user's sessions kept changing (%d tries): %w", createRetries+1, session.ErrUnavailable)
 	}
+	asked := sess.PartnerID
 	sess.PartnerID, _ = res[1].(string)
 	var adoptMS int64
 	if len(res) > 2 {
@@ -200,7 +201,9 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	}
 
 	pipe = s.rdb.Pipeline()
-	s.addToViews(ctx, pipe, sess.TenantID, sess.PartnerID, sess.ID, exp, abs)
+	// The partner's tenant set has the tenant already when the create named
+	// the partner; one it inherited from the tenant is asserted here.
+	s.addToViews(ctx, pipe, sess.TenantID, sess.PartnerID, sess.ID, exp, abs, asked == "")
 	outboxDone(ctx, pipe, k, ms(now), sess.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("create: views", err)
@@ -227,12 +230,15 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	return nil
 }
 
-// addToViews queues the cross-tenant view entries of a live session.
-func (s *Store) addToViews(ctx context.Context, pipe redis.Pipeliner, tenantID, partnerID, sid string, exp, abs int64) {
+// addToViews queues the cross-tenant view entries of a live session and,
+// with membership, the tenant's place in its partner's tenant set.
+func (s *Store) addToViews(ctx context.Context, pipe redis.Pipeliner, tenantID, partnerID, sid string, exp, abs int64, membership bool) {
 	m := redis.Z{Score: float64(exp), Member: viewMember(tenantID, sid)}
 	if partnerID != "" {
-		pipe.SAdd(ctx, partnerTenantsKey(partnerID), tenantID)
-		expireAtLeast(ctx, pipe, partnerTenantsKey(partnerID), abs)
+		if membership {
+			pipe.SAdd(ctx, partnerTenantsKey(partnerID), tenantID)
+			expireAtLeast(ctx, pipe, partnerTenantsKey(partnerID), abs)
+		}
 		view := s.views.key(partnerID, sid)
 		pipe.ZAdd(ctx, view, m)
 		expireAtLeast(ctx, pipe, view, abs)

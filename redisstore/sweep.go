@@ -263,7 +263,7 @@ func (s *Store) reconcileOutbox(ctx context.Context, tenantID, partner string, n
 			if e != "" && atoi(e) > nowMS {
 				// A member a legacy key still holds moves to its shard.
 				s.views.queueLeaveLegacy(ctx, pipe, tenantID, partner, sid)
-				s.addToViews(ctx, pipe, tenantID, partner, sid, atoi(e), max(atoi(a), atoi(e)))
+				s.addToViews(ctx, pipe, tenantID, partner, sid, atoi(e), max(atoi(a), atoi(e)), true)
 				continue
 			}
 			s.views.queueRemove(ctx, pipe, "", tenantID, []string{sid})
