@@ -33,7 +33,7 @@ func hashTag(key string) string {
 func TestInternalKeysHaveTheirOwnTags(t *testing.T) {
 	views := newViewLayout(config.DefaultViewShards)
 	internal := append([]string{globalViewKey, globalSweepLockKey, upgradeLockKey, tenantsKey, eventsKey, eventsCountKey, viewLayoutKey},
-		views.shards("")...)
+		append(views.shards(""), views.tenants...)...)
 	tags := map[string]bool{}
 	for _, k := range internal {
 		tags[hashTag(k)] = true
@@ -111,8 +111,8 @@ func TestUpgradeLegacyKeys(t *testing.T) {
 			t.Fatalf("events before: %v, %v", before, err)
 		}
 		// What an older version left: the same data under the legacy names.
-		mustMoveZSet(t, rdb, tenantsKey, legacyTenantsKey)
-		mustMoveView(t, st, rdb, legacyGlobalViewKey)
+		mustMoveAll(t, rdb, st.views.tenantReadKeys(), legacyTenantsKey)
+		mustMoveAll(t, rdb, st.views.readKeys(""), legacyGlobalViewKey)
 		for _, m := range mustXRange(t, rdb, eventsKey) {
 			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: legacyEventsKey, ID: m.ID, Values: orderedValues(m)}).Err(); err != nil {
 				t.Fatal(err)
@@ -155,33 +155,25 @@ func TestUpgradeLegacyKeys(t *testing.T) {
 	})
 }
 
-func mustMoveZSet(tb testing.TB, rdb redis.UniversalClient, from, to string) {
+// mustMoveAll moves every member of the keys to the key to.
+func mustMoveAll(tb testing.TB, rdb redis.UniversalClient, keys []string, to string) {
 	tb.Helper()
 	ctx := context.Background()
-	zs, err := rdb.ZRangeWithScores(ctx, from, 0, -1).Result()
-	if err != nil || len(zs) == 0 {
-		tb.Fatalf("read %s: %d members, %v", from, len(zs), err)
+	var zs []redis.Z
+	for _, key := range keys {
+		got, err := rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		zs = append(zs, got...)
 	}
-	if err := rdb.ZAdd(ctx, to, zs...).Err(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := rdb.Del(ctx, from).Err(); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// mustMoveView moves every member of the global view to the key to.
-func mustMoveView(tb testing.TB, st *Store, rdb redis.UniversalClient, to string) {
-	tb.Helper()
-	ctx := context.Background()
-	zs := viewOf(tb, st, rdb, "")
 	if len(zs) == 0 {
-		tb.Fatal("the global view is empty")
+		tb.Fatalf("%v are empty", keys)
 	}
 	if err := rdb.ZAdd(ctx, to, zs...).Err(); err != nil {
 		tb.Fatal(err)
 	}
-	for _, key := range st.views.readKeys("") {
+	for _, key := range keys {
 		if err := rdb.Del(ctx, key).Err(); err != nil {
 			tb.Fatal(err)
 		}

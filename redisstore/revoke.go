@@ -388,7 +388,7 @@ func parseRevokeReply(id string, reply []any) (b *revokedBatch, examined, kept i
 // when Redis is full (visit.lua).
 func (s *Store) beginRevoke(ctx context.Context, tenantID string, now time.Time) error {
 	until := ms(now.Add(s.visitHorizon()))
-	if err := run(ctx, s.rdb, visitCall{tenants: tenantsKey, tenantID: tenantID, untilMS: until}).Err(); err != nil {
+	if err := run(ctx, s.rdb, visitCall{tenants: s.views.tenantKey(tenantID), tenantID: tenantID, untilMS: until}).Err(); err != nil {
 		return wrap("revoke: tenant", err)
 	}
 	return nil

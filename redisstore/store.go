@@ -148,8 +148,8 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		pipe.SAdd(ctx, partnerTenantsKey(sess.PartnerID), sess.TenantID)
 		expireAtLeast(ctx, pipe, partnerTenantsKey(sess.PartnerID), abs)
 	}
-	pipe.ZAddGT(ctx, tenantsKey, redis.Z{Score: float64(abs), Member: sess.TenantID})
-	expireAtLeast(ctx, pipe, tenantsKey, abs)
+	pipe.ZAddGT(ctx, s.views.tenantKey(sess.TenantID), redis.Z{Score: float64(abs), Member: sess.TenantID})
+	expireAtLeast(ctx, pipe, s.views.tenantKey(sess.TenantID), abs)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("create: membership", err)
 	}

@@ -98,7 +98,7 @@ func TestExpiryIsAbsolute(t *testing.T) {
 		}
 	}
 	for _, key := range []string{k.all(), k.user("u1"), k.device("desktop"), k.users(), k.partner(),
-		st.views.key("p1", s.ID), st.views.key("", s.ID), userTenantsKey("u1"), partnerTenantsKey("p1"), tenantsKey} {
+		st.views.key("p1", s.ID), st.views.key("", s.ID), userTenantsKey("u1"), partnerTenantsKey("p1"), st.views.tenantKey("t1")} {
 		got, _ := rdb.Do(ctx, "PEXPIRETIME", key).Int64()
 		if got < want {
 			t.Errorf("index key %s expires at %d, want >= %d (it must expire by itself)", key, got, want)

@@ -40,48 +40,24 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 		return res, err
 	}
 	nowMS := ms(s.now())
-	if err := s.rdb.ZRemRangeByScore(ctx, tenantsKey, "-inf", itoa(nowMS)).Err(); err != nil {
+	pipe := s.rdb.Pipeline()
+	for _, key := range s.views.tenantReadKeys() {
+		pipe.ZRemRangeByScore(ctx, key, "-inf", itoa(nowMS))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return res, wrap("sweep: tenants", err)
 	}
 	partners := map[string]bool{}
-	for off := int64(0); ; off += 500 {
-		tenants, err := s.rdb.ZRangeWithScores(ctx, tenantsKey, off, off+499).Result()
-		if err != nil {
-			return res, wrap("sweep: tenants", err)
-		}
-		for _, t := range tenants {
-			id, _ := t.Member.(string)
-			mine, err := s.sweepLock(ctx, tenantKeys(id).sweepLock())
-			if err != nil {
-				return res, err
-			}
-			if !mine {
-				res.Skipped++
-				continue
-			}
-			p, pruned, n, err := s.sweepTenant(ctx, id, int64(t.Score), nowMS)
-			if errors.Is(err, session.ErrStoreFull) {
-				// What adds data waits for memory; what frees it went on.
-				full = err
-			} else if err != nil {
-				return res, err
-			}
-			res.Tenants++
-			res.Pruned += pruned
-			res.Reconciled += n
-			if p != "" {
-				partners[p] = true
-			}
-		}
-		if len(tenants) < 500 {
-			break
+	for _, key := range s.views.tenantReadKeys() {
+		if err := s.sweepTenantList(ctx, key, nowMS, &res, partners, &full); err != nil {
+			return res, err
 		}
 	}
 	global, err := s.sweepLock(ctx, globalSweepLockKey)
 	if err != nil {
 		return res, err
 	}
-	pipe := s.rdb.Pipeline()
+	pipe = s.rdb.Pipeline()
 	var cmds []*redis.IntCmd
 	var views []string
 	if global {
@@ -109,6 +85,45 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 		return res, err
 	}
 	return res, full
+}
+
+// sweepTenantList sweeps the tenants of one key of the tenant list, 500 at
+// a time, adding to res and noting their partners.
+func (s *Store) sweepTenantList(ctx context.Context, key string, nowMS int64, res *SweepResult, partners map[string]bool, full *error) error {
+	for off := int64(0); ; off += 500 {
+		tenants, err := s.rdb.ZRangeWithScores(ctx, key, off, off+499).Result()
+		if err != nil {
+			return wrap("sweep: tenants", err)
+		}
+		for _, t := range tenants {
+			id, _ := t.Member.(string)
+			mine, err := s.sweepLock(ctx, tenantKeys(id).sweepLock())
+			if err != nil {
+				return err
+			}
+			if !mine {
+				res.Skipped++
+				continue
+			}
+			p, pruned, n, err := s.sweepTenant(ctx, id, int64(t.Score), nowMS)
+			if errors.Is(err, session.ErrStoreFull) {
+				// What adds data waits for memory; what frees it went on.
+				*full = err
+			} else if err != nil {
+				return err
+			}
+			res.Tenants++
+			res.Pruned += pruned
+			res.Reconciled += n
+			if p != "" {
+				partners[p] = true
+			}
+		}
+		if len(tenants) < 500 {
+			break
+		}
+	}
+	return nil
 }
 
 // sweepLock takes a sweep lock for the lock period: the instance that gets

@@ -49,7 +49,7 @@ func (s *Store) Upgrade(ctx context.Context) (UpgradeResult, error) {
 		pipe.Exists(ctx, legacyTenantsKey), pipe.Exists(ctx, legacyGlobalViewKey), pipe.Exists(ctx, legacyEventsKey),
 	}
 	if l := s.views.legacy(""); l != "" {
-		legacy = append(legacy, pipe.Exists(ctx, l))
+		legacy = append(legacy, pipe.Exists(ctx, l), pipe.Exists(ctx, tenantsKey))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return res, wrap("upgrade: legacy keys", err)
@@ -68,8 +68,17 @@ func (s *Store) Upgrade(ctx context.Context) (UpgradeResult, error) {
 	// Released when done (it expires after the lock period otherwise), so
 	// that the next sweep moves what an older instance wrote meanwhile.
 	defer s.rdb.Del(context.WithoutCancel(ctx), upgradeLockKey)
-	if res.Tenants, err = s.moveZSet(ctx, legacyTenantsKey, func(string) string { return tenantsKey }); err != nil {
-		return res, err
+	// The older tag's tenant list goes to the current one's keys; with
+	// shards, the single-key list follows.
+	for _, from := range []string{legacyTenantsKey, tenantsKey} {
+		if from == tenantsKey && s.views.n == 1 {
+			continue
+		}
+		n, err := s.moveZSet(ctx, from, s.views.tenantKey)
+		res.Tenants += n
+		if err != nil {
+			return res, err
+		}
 	}
 	// The older tag's view goes where the current version keeps its members;
 	// with shards, the single-key view follows.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -39,10 +40,15 @@ var ErrViewLayout = errors.New("redisstore: the views are split into another num
 // slotCount is the number of Redis Cluster hash slots.
 const slotCount = 16384
 
-// viewLayout names the shards of the views.
+// The sweep's list of tenants, which every create writes, is split the same
+// way: tn:{#g:<i>.<j>} beside the global view's shard i, a tenant in the
+// shard picked by a hash of its id, and tn:{#g} its legacy key.
+
+// viewLayout names the shards of the views and of the tenant list.
 type viewLayout struct {
-	n      int
-	global []string
+	n       int
+	global  []string
+	tenants []string
 
 	mu       sync.Mutex
 	partners map[string][]string
@@ -57,7 +63,22 @@ func newViewLayout(n int) *viewLayout {
 	}
 	v := &viewLayout{n: n, partners: map[string][]string{}}
 	v.global = v.shardKeys("#g")
+	for _, key := range v.global {
+		v.tenants = append(v.tenants, "tn:"+strings.TrimPrefix(key, "ix:"))
+	}
 	return v
+}
+
+// tenantKey is the shard of the tenant list that holds the tenant.
+func (v *viewLayout) tenantKey(tenantID string) string { return v.tenants[v.shardOf(tenantID)] }
+
+// tenantReadKeys are every key that may list a tenant: the shards, then the
+// legacy key when there is one.
+func (v *viewLayout) tenantReadKeys() []string {
+	if v.n == 1 {
+		return v.tenants
+	}
+	return append(v.tenants[:v.n:v.n], tenantsKey)
 }
 
 // shardKeys names the n shards of the view whose single-key tag is {base}.
@@ -114,13 +135,13 @@ func (v *viewLayout) legacy(partnerID string) string {
 	return partnerViewKey(partnerID)
 }
 
-// shardOf is the shard index of a session.
-func (v *viewLayout) shardOf(sid string) int {
+// shardOf is the shard index of a session or a tenant.
+func (v *viewLayout) shardOf(id string) int {
 	if v.n == 1 {
 		return 0
 	}
 	h := fnv.New32a()
-	h.Write([]byte(sid))
+	h.Write([]byte(id))
 	return int(h.Sum32() % uint32(v.n))
 }
 

@@ -249,15 +249,30 @@ func TestViewShardsUpgrade(t *testing.T) {
 			}
 		}
 		listsAll("after a revocation", 38)
-
+		// While another instance holds the upgrade's lock, the sweep finds
+		// the tenants in the single-key list (and moves the partner views).
+		if err := rdb.Set(ctx, upgradeLockKey, "other", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if sw, err := st.Sweep(ctx); err != nil || sw.Tenants != 4 || sw.Upgraded != 38 {
+			t.Fatalf("sweep before the upgrade visited %d tenants and moved %d (%v), want 4 and 38 partner view members", sw.Tenants, sw.Upgraded, err)
+		}
+		listsAll("after the partner views moved", 38)
+		rdb.Del(ctx, upgradeLockKey)
 		res, err := st.Upgrade(ctx)
-		if err != nil || res.Views != 38 {
-			t.Fatalf("upgrade: %+v, %v; want 38 view members moved", res, err)
+		if err != nil || res.Views != 38 || res.Tenants != 4 {
+			t.Fatalf("upgrade: %+v, %v; want 38 view members and 4 tenants moved", res, err)
 		}
 		if _, err := st.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for _, key := range []string{globalViewKey, partnerViewKey("p0"), partnerViewKey("p1")} {
+		for i := range 4 {
+			tenant := fmt.Sprintf("t%d", i)
+			if _, err := rdb.ZScore(ctx, st.views.tenantKey(tenant), tenant).Result(); err != nil {
+				t.Errorf("tenant %s is not in its shard of the tenant list: %v", tenant, err)
+			}
+		}
+		for _, key := range []string{globalViewKey, partnerViewKey("p0"), partnerViewKey("p1"), tenantsKey} {
 			if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
 				t.Errorf("legacy key %s left after the upgrade and a sweep", key)
 			}
