@@ -37,7 +37,8 @@ import (
 //	ix:{#g:<i>.<j>}      zset   "sid!T" -> expires_at ms (shard i of the global view)
 //	ix:{p:<P>}, ix:{#g}  zset   the same, in one key: the layout of SESSIOND_VIEW_SHARDS=1
 //	vn:{#g}              string the number of shards the views are split into
-//	tn:{#g}              zset   T -> latest expires_at ms (tenants the sweep visits)
+//	tn:{#g:<i>.<j>}      zset   T -> latest expires_at ms (shard i of the tenants the sweep visits)
+//	tn:{#g}              zset   the same, in one key: the layout of SESSIOND_VIEW_SHARDS=1
 //	lk:{T}:sweep         string sweep lock of the tenant (expires after the lock period)
 //	lk:{#g}:sweep        string sweep lock of the global view
 //	lk:{#g}:upgrade      string lock of Upgrade
