@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/wire"
 )
 
 // gatewayEnv is what the cases of TestGatewayForwardAuth share: a gateway
@@ -312,11 +313,7 @@ func revokeBulk(t *testing.T, e *gatewayEnv) (string, *session) {
 	if r.status != http.StatusOK {
 		t.Fatalf("bulk revoke: %d %s, want 200", r.status, r.body)
 	}
-	var out struct {
-		Data struct {
-			RevokedCount int `json:"revoked_count"`
-		} `json:"data"`
-	}
+	var out wire.Envelope[wire.RevokeResult]
 	if err := json.Unmarshal(r.body, &out); err != nil || out.Data.RevokedCount != n {
 		t.Fatalf("bulk revoke: %s (%v), want revoked_count %d", r.body, err, n)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
+	"github.com/sessiond/sessiond/pkg/wire"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -96,11 +97,7 @@ func (s *sessiond) createSessionTTL(t *testing.T, userID, tenantID, partnerID st
 	if res.status != http.StatusCreated {
 		t.Fatalf("create session: %d %s", res.status, res.body)
 	}
-	var out struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
+	var out wire.Envelope[wire.Session]
 	if err := json.Unmarshal(res.body, &out); err != nil || out.Data.ID == "" {
 		t.Fatalf("create session: decode %s: %v", res.body, err)
 	}

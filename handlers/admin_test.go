@@ -34,12 +34,21 @@ func fullSessionBody(now, exp time.Time, isCurrent bool, rid string) string {
 		isCurrent, wt(now), wt(exp), rid)
 }
 
+// newFullAndMinEnv is a new env on b holding fullSession, expiring in 2h
+// and 678ms, and "s-min", user u2's in minTenant with only what a create
+// requires and 60s to live. It returns fullSession's expiry.
+func newFullAndMinEnv(t *testing.T, b backend, minTenant string) (*env, time.Time) {
+	t.Helper()
+	e := newEnv(t, b)
+	exp := e.now.Add(2*time.Hour + 678*time.Millisecond)
+	e.mustCreate(t, fullSession(exp))
+	e.mustCreate(t, sess{"id": "s-min", "user_id": "u2", "tenant_id": minTenant, "ttl_seconds": 60})
+	return e, exp
+}
+
 func TestAdminGet(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		exp := e.now.Add(2*time.Hour + 678*time.Millisecond)
-		e.mustCreate(t, fullSession(exp))
-		e.mustCreate(t, sess{"id": "s-min", "user_id": "u2", "tenant_id": "T1", "ttl_seconds": 60})
+		e, exp := newFullAndMinEnv(t, b, "T1")
 		cases := []struct {
 			name, id string
 			caller   auth.MintOptions
@@ -75,10 +84,7 @@ func TestAdminGet(t *testing.T) {
 // its tenant (the tenant_id extension: the list crosses tenants).
 func TestAdminList(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		exp := e.now.Add(2*time.Hour + 678*time.Millisecond)
-		e.mustCreate(t, fullSession(exp))
-		e.mustCreate(t, sess{"id": "s-min", "user_id": "u2", "tenant_id": "T2", "ttl_seconds": 60})
+		e, exp := newFullAndMinEnv(t, b, "T2")
 		want := fmt.Sprintf(`{"data":[
 			{"id":"s-full","user_id":"u1","user_email":"u1@example.com","ip_address":"203.0.113.7",
 			 "user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/sessiond/sessiond/internal/testserver"
 )
 
 const pathEvents = "/api/v1/internal/sessions/events"
@@ -101,20 +102,9 @@ func (s *sseStream) next(tb testing.TB) sseEvent {
 	}
 }
 
-type eventJSON struct {
-	Type      string  `json:"type"`
-	SessionID string  `json:"session_id"`
-	UserID    string  `json:"user_id"`
-	TenantID  string  `json:"tenant_id"`
-	PartnerID *string `json:"partner_id"`
-	RevokedAt string  `json:"revoked_at"`
-	Reason    string  `json:"reason"`
-	Actor     string  `json:"actor"`
-}
-
-func decodeEvent(tb testing.TB, ev sseEvent) eventJSON {
+func decodeEvent(tb testing.TB, ev sseEvent) testserver.Event {
 	tb.Helper()
-	var e eventJSON
+	var e testserver.Event
 	if err := json.Unmarshal([]byte(ev.data), &e); err != nil {
 		tb.Fatalf("event data %q: %v", ev.data, err)
 	}
@@ -174,7 +164,7 @@ func TestEventsFollowAndResume(t *testing.T) {
 		first := a.next(t)
 		got := decodeEvent(t, first)
 		p1 := "P1"
-		want := eventJSON{Type: "session.revoked", SessionID: "t1-u1-a", UserID: "u1", TenantID: "T1", PartnerID: &p1,
+		want := testserver.Event{Type: "session.revoked", SessionID: "t1-u1-a", UserID: "u1", TenantID: "T1", PartnerID: &p1,
 			RevokedAt: got.RevokedAt, Reason: "admin_revoke", Actor: "root"}
 		if d := cmp.Diff(want, got); d != "" || first.event != "session.revoked" || first.id == "" {
 			t.Errorf("event %s %s (-want +got):\n%s", first.id, first.event, d)

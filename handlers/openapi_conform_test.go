@@ -33,6 +33,12 @@ type call struct {
 	docMethod string
 }
 
+// oneReceiverRoutes are the routes of one receiver, below
+// …/receivers/{receiver_id}.
+var oneReceiverRoutes = []struct{ method, path string }{
+	{"GET", ""}, {"GET", "/failures"}, {"POST", "/redeliver"}, {"DELETE", ""},
+}
+
 func as(o auth.MintOptions) *auth.MintOptions { return &o }
 
 // conformance drives a router and validates every answer.
@@ -231,22 +237,6 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: t1 + "/receivers", want: 401},
 		{method: "GET", path: "/api/v1/tenants/T3/sessions/receivers", caller: tadmin, want: 403},
 		{method: "GET", path: "/api/v1/tenants/b@d/sessions/receivers", caller: super, want: 422},
-		{method: "GET", path: t1 + "/receivers/nope", caller: tadmin, want: 404},
-		{method: "GET", path: t1 + "/receivers/nope", want: 401},
-		{method: "GET", path: "/api/v1/tenants/T3/sessions/receivers/nope", caller: tadmin, want: 403},
-		{method: "GET", path: t1 + "/receivers/b.d", caller: tadmin, want: 422},
-		{method: "GET", path: t1 + "/receivers/nope/failures", caller: tadmin, want: 404},
-		{method: "GET", path: t1 + "/receivers/nope/failures", want: 401},
-		{method: "GET", path: "/api/v1/tenants/T3/sessions/receivers/nope/failures", caller: tadmin, want: 403},
-		{method: "GET", path: t1 + "/receivers/b.d/failures", caller: tadmin, want: 422},
-		{method: "POST", path: t1 + "/receivers/nope/redeliver", caller: tadmin, want: 404},
-		{method: "POST", path: t1 + "/receivers/nope/redeliver", want: 401},
-		{method: "POST", path: "/api/v1/tenants/T3/sessions/receivers/nope/redeliver", caller: tadmin, want: 403},
-		{method: "POST", path: t1 + "/receivers/b.d/redeliver", caller: tadmin, want: 422},
-		{method: "DELETE", path: t1 + "/receivers/nope", caller: tadmin, want: 404},
-		{method: "DELETE", path: t1 + "/receivers/nope", want: 401},
-		{method: "DELETE", path: "/api/v1/tenants/T3/sessions/receivers/nope", caller: tadmin, want: 403},
-		{method: "DELETE", path: t1 + "/receivers/b.d", caller: tadmin, want: 422},
 		{method: "GET", path: "/.well-known/jwks.json", want: 200},
 		{method: "POST", path: "/api/v1/tenants/T2/sessions/receivers", caller: super, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}, want: 409},
 		{method: "GET", path: "/api/v1/tenants/T2/sessions/receivers/" + rid, caller: super, want: 200},
@@ -264,23 +254,9 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: admin + "/receivers", caller: user, want: 403},
 		{method: "GET", path: admin + "/receivers/" + prid, caller: super, want: 200},
 		{method: "GET", path: admin + "/receivers/" + prid, caller: padmin, want: 404},
-		{method: "GET", path: admin + "/receivers/nope", want: 401},
-		{method: "GET", path: admin + "/receivers/nope", caller: tadmin, want: 403},
-		{method: "GET", path: admin + "/receivers/b.d", caller: super, want: 422},
 		{method: "GET", path: admin + "/receivers/" + prid + "/failures", caller: super, want: 200},
-		{method: "GET", path: admin + "/receivers/nope/failures", caller: super, want: 404},
-		{method: "GET", path: admin + "/receivers/nope/failures", want: 401},
-		{method: "GET", path: admin + "/receivers/nope/failures", caller: tadmin, want: 403},
-		{method: "GET", path: admin + "/receivers/b.d/failures", caller: super, want: 422},
 		{method: "POST", path: admin + "/receivers/" + prid + "/redeliver", caller: pwrite, want: 200},
-		{method: "POST", path: admin + "/receivers/nope/redeliver", caller: super, want: 404},
-		{method: "POST", path: admin + "/receivers/nope/redeliver", want: 401},
 		{method: "POST", path: admin + "/receivers/nope/redeliver", caller: pread, want: 403},
-		{method: "POST", path: admin + "/receivers/b.d/redeliver", caller: super, want: 422},
-		{method: "DELETE", path: admin + "/receivers/nope", caller: super, want: 404},
-		{method: "DELETE", path: admin + "/receivers/nope", want: 401},
-		{method: "DELETE", path: admin + "/receivers/nope", caller: tadmin, want: 403},
-		{method: "DELETE", path: admin + "/receivers/b.d", caller: super, want: 422},
 		{method: "DELETE", path: admin + "/receivers/" + prid, caller: super, want: 204},
 
 		{method: "GET", path: "/api/v1/internal/sessions/events", want: 401},
@@ -297,6 +273,21 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: "/console", want: 200},
 		{method: "GET", path: "/console/index.html", want: 200},
 		{method: "GET", path: "/console/such.js", want: 404},
+	}
+	// Each route of one receiver, on one that does not exist, of a tenant
+	// and of the platform: 404 for its owner, 401 without a token, 403 for
+	// an outsider, 422 for a bad id.
+	for _, r := range oneReceiverRoutes {
+		calls = append(calls,
+			call{method: r.method, path: t1 + "/receivers/nope" + r.path, caller: tadmin, want: 404},
+			call{method: r.method, path: t1 + "/receivers/nope" + r.path, want: 401},
+			call{method: r.method, path: "/api/v1/tenants/T3/sessions/receivers/nope" + r.path, caller: tadmin, want: 403},
+			call{method: r.method, path: t1 + "/receivers/b.d" + r.path, caller: tadmin, want: 422},
+			call{method: r.method, path: admin + "/receivers/nope" + r.path, caller: super, want: 404},
+			call{method: r.method, path: admin + "/receivers/nope" + r.path, want: 401},
+			call{method: r.method, path: admin + "/receivers/nope" + r.path, caller: tadmin, want: 403},
+			call{method: r.method, path: admin + "/receivers/b.d" + r.path, caller: super, want: 422},
+		)
 	}
 	// Another method on an operations route is 405, documented on its GET.
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/console", "/console/index.html", "/.well-known/jwks.json"} {
@@ -363,7 +354,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	// 503: the same router on a Redis nobody listens on.
 	dead, _ := newFullEnv(t, mustFastFailClient(t, mustClosedAddr(t)), false)
 	ds := &conformance{e: dead, v: s.v}
-	for _, c := range []call{
+	down := []call{
 		{method: "GET", path: admin + "/", caller: super},
 		{method: "GET", path: admin, caller: super},
 		{method: "POST", path: admin + "/revoke-all", caller: super, body: map[string]any{"tenant_id": "T1"}},
@@ -377,18 +368,6 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "GET", path: t1 + "/stats", caller: tadmin},
 		{method: "GET", path: t1 + "/audit", caller: tadmin},
 		{method: "GET", path: t1 + "/policy", caller: tadmin},
-		{method: "GET", path: t1 + "/receivers", caller: tadmin},
-		{method: "POST", path: t1 + "/receivers", caller: tadmin, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}},
-		{method: "GET", path: t1 + "/receivers/nope", caller: tadmin},
-		{method: "DELETE", path: t1 + "/receivers/nope", caller: tadmin},
-		{method: "GET", path: t1 + "/receivers/nope/failures", caller: tadmin},
-		{method: "POST", path: t1 + "/receivers/nope/redeliver", caller: tadmin},
-		{method: "GET", path: admin + "/receivers", caller: padmin},
-		{method: "POST", path: admin + "/receivers", caller: padmin, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}},
-		{method: "GET", path: admin + "/receivers/nope", caller: super},
-		{method: "DELETE", path: admin + "/receivers/nope", caller: super},
-		{method: "GET", path: admin + "/receivers/nope/failures", caller: super},
-		{method: "POST", path: admin + "/receivers/nope/redeliver", caller: super},
 		{method: "PUT", path: t1 + "/policy", caller: tadmin, body: map[string]any{}},
 		{method: "GET", path: t1 + "/users/u1", caller: super},
 		{method: "POST", path: t1 + "/users/u1/revoke", caller: super, body: map[string]any{"revoke_all": true}},
@@ -398,7 +377,19 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		{method: "POST", path: in + "/t1-u2/activity", caller: swrite},
 		{method: "GET", path: "/api/v1/internal/sessions/events", caller: sread},
 		{method: "GET", path: "/readyz"},
-	} {
+	}
+	for _, o := range []struct {
+		base         string
+		admin, owner *auth.MintOptions
+	}{{t1, tadmin, tadmin}, {admin, padmin, super}} {
+		down = append(down,
+			call{method: "GET", path: o.base + "/receivers", caller: o.admin},
+			call{method: "POST", path: o.base + "/receivers", caller: o.admin, body: map[string]any{"url": "https://rp.example/x", "kind": "caep", "audience": "rp"}})
+		for _, r := range oneReceiverRoutes {
+			down = append(down, call{method: r.method, path: o.base + "/receivers/nope" + r.path, caller: o.owner})
+		}
+	}
+	for _, c := range down {
 		c.want = http.StatusServiceUnavailable
 		ds.do(t, c)
 	}

@@ -122,14 +122,10 @@ func New(d Deps) *gin.Engine {
 	v1 := r.Group("/api/v1", refuseDotSegments, authenticate(d.Verifier))
 
 	admin := v1.Group("/admin/sessions")
-	admin.GET("", a.adminList)
+	a.sessionRoutes(admin, sessionGroup{
+		list: a.adminList, revokeAll: a.adminRevokeAll, get: a.adminGet, revoke: a.adminRevoke, owner: a.adminOwner,
+	})
 	admin.GET("/", a.adminList)
-	admin.POST("/revoke-all", a.adminRevokeAll)
-	if d.Receivers != nil && d.Push != nil {
-		a.receiverRoutes(admin, a.adminOwner)
-	}
-	admin.GET("/:session_id", a.adminGet)
-	admin.DELETE("/:session_id", a.adminRevoke)
 
 	me := v1.Group("/me/sessions")
 	me.GET("", a.meList)
@@ -137,19 +133,15 @@ func New(d Deps) *gin.Engine {
 	me.DELETE("/:session_id", a.meRevoke)
 
 	t := v1.Group("/tenants/:tenant_id/sessions")
-	t.GET("", a.tenantList)
-	t.POST("/revoke-all", a.tenantRevokeAll)
+	a.sessionRoutes(t, sessionGroup{
+		list: a.tenantList, revokeAll: a.tenantRevokeAll, get: a.tenantGet, revoke: a.tenantRevoke, owner: a.tenantOwner,
+	})
 	t.GET("/stats", a.tenantStats)
 	t.GET("/audit", a.tenantAudit)
 	t.GET("/policy", a.tenantPolicy)
 	t.PUT("/policy", a.tenantSetPolicy)
-	if d.Receivers != nil && d.Push != nil {
-		a.receiverRoutes(t, a.tenantOwner)
-	}
 	t.GET("/users/:user_id", a.tenantUserList)
 	t.POST("/users/:user_id/revoke", a.tenantUserRevoke)
-	t.GET("/:session_id", a.tenantGet)
-	t.DELETE("/:session_id", a.tenantRevoke)
 
 	in := v1.Group("/internal/sessions")
 	in.POST("", a.internalCreate)
@@ -158,6 +150,26 @@ func New(d Deps) *gin.Engine {
 	}
 	in.POST("/:session_id/activity", a.internalActivity)
 	return r
+}
+
+// sessionGroup is what the admin and the tenant session groups share: the
+// handlers of a list, a revoke-all, and one session's get and revoke, and
+// the owner of the group's push receivers.
+type sessionGroup struct {
+	list, revokeAll, get, revoke gin.HandlerFunc
+	owner                        ownerOf
+}
+
+// sessionRoutes registers s's routes on g, the receivers' only when push
+// is on (Receivers and Push set).
+func (a *api) sessionRoutes(g *gin.RouterGroup, s sessionGroup) {
+	g.GET("", s.list)
+	g.POST("/revoke-all", s.revokeAll)
+	g.GET("/:session_id", s.get)
+	g.DELETE("/:session_id", s.revoke)
+	if a.Receivers != nil && a.Push != nil {
+		a.receiverRoutes(g, s.owner)
+	}
 }
 
 var verifyMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,

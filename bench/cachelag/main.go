@@ -14,13 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
@@ -28,47 +25,26 @@ import (
 	"github.com/sessiond/sessiond/redisstore"
 )
 
-const secret = "cachelag-secret-cachelag-secret-0123456789"
-
 func main() {
 	n := flag.Int("n", 10000, "revocations to time")
 	flag.Parse()
-	if err := run(*n); err != nil {
-		fmt.Fprintln(os.Stderr, "cachelag:", err)
-		os.Exit(1)
-	}
+	seed.Main("cachelag", func() error { return run(*n) })
 }
 
-type instance struct {
-	app  *app.App
-	url  string
-	stop func()
-}
-
-func start(ctx context.Context, redisURL string) (*instance, error) {
+// start starts an instance on its own client of the Redis at redisURL.
+func start(ctx context.Context, redisURL string) (*seed.Instance, func(), error) {
 	rdb, err := redisstore.Connect(redisstore.ConnectOptions{URL: redisURL, Timeout: 5 * time.Second})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := config.Default()
-	cfg.HS256Secret = secret
 	cfg.HistoryRetention = 0
-	a, err := app.New(ctx, app.Options{Config: cfg, Redis: rdb, BrokerWait: time.Second})
+	in, err := seed.StartApp(ctx, app.Options{Config: cfg, Redis: rdb, BrokerWait: time.Second}, false)
 	if err != nil {
-		return nil, err
-	}
-	tail, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.RunEvents(tail) })
-	srv := httptest.NewServer(a.Handler)
-	return &instance{app: a, url: srv.URL, stop: func() {
-		a.StartShutdown()
-		cancel()
-		wg.Wait()
-		srv.Close()
-		a.Close()
 		_ = rdb.Close()
-	}}, nil
+		return nil, nil, err
+	}
+	return in, func() { in.Stop(); _ = rdb.Close() }, nil
 }
 
 func run(n int) error {
@@ -78,61 +54,45 @@ func run(n int) error {
 	}
 	defer func() { _ = red.Stop() }()
 	ctx := context.Background()
-	a, err := start(ctx, red.URL(0))
+	a, stopA, err := start(ctx, red.URL(0))
 	if err != nil {
 		return err
 	}
-	defer a.stop()
-	b, err := start(ctx, red.URL(0))
+	defer stopA()
+	b, stopB, err := start(ctx, red.URL(0))
 	if err != nil {
 		return err
 	}
-	defer b.stop()
+	defer stopB()
 	svcOpts, err := auth.RoleOptions("service")
 	if err != nil {
 		return err
 	}
-	svc, _ := auth.MintHS256([]byte(secret), svcOpts)
-	admin, _ := auth.MintHS256([]byte(secret), auth.MintOptions{Subject: "bench", Role: auth.RoleSuperAdmin})
+	svc, admin := seed.Mint(svcOpts), seed.Mint(seed.Admin)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
-	call := func(method, url, token, body string) (int, error) {
-		req, err := http.NewRequest(method, url, strings.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		_ = res.Body.Close()
-		return res.StatusCode, nil
-	}
+	call := func(method, url, token, body string) (int, error) { return seed.Call(client, method, url, token, body) }
 	lags := make([]time.Duration, 0, n)
 	polls := 0
 	for i := 0; i < n; i++ {
 		sid := fmt.Sprintf("lag-%d", i)
 		body := fmt.Sprintf(`{"id":%q,"user_id":"u1","tenant_id":"t1","ttl_seconds":3600}`, sid)
-		if st, err := call(http.MethodPost, a.url+"/api/v1/internal/sessions", svc, body); err != nil || st != http.StatusCreated {
+		if st, err := call(http.MethodPost, a.URL+"/api/v1/internal/sessions", svc, body); err != nil || st != http.StatusCreated {
 			return fmt.Errorf("create %s: %d %v", sid, st, err)
 		}
-		user, _ := auth.MintHS256([]byte(secret), auth.MintOptions{Subject: "u1", TenantID: "t1", SessionID: sid})
+		user := seed.Mint(auth.MintOptions{Subject: "u1", TenantID: "t1", SessionID: sid})
 		// Warm B's cache: the second verify is answered from it.
 		for w := 0; w < 2; w++ {
-			if st, err := call(http.MethodGet, b.url+"/api/v1/auth/verify", user, ""); err != nil || st != http.StatusOK {
+			if st, err := call(http.MethodGet, b.URL+"/api/v1/auth/verify", user, ""); err != nil || st != http.StatusOK {
 				return fmt.Errorf("verify %s on B: %d %v", sid, st, err)
 			}
 		}
-		if st, err := call(http.MethodDelete, a.url+"/api/v1/tenants/t1/sessions/"+sid, admin, ""); err != nil || st != http.StatusNoContent {
+		if st, err := call(http.MethodDelete, a.URL+"/api/v1/tenants/t1/sessions/"+sid, admin, ""); err != nil || st != http.StatusNoContent {
 			return fmt.Errorf("revoke %s on A: %d %v", sid, st, err)
 		}
 		revoked := time.Now()
 		for {
 			polls++
-			st, err := call(http.MethodGet, b.url+"/api/v1/auth/verify", user, "")
+			st, err := call(http.MethodGet, b.URL+"/api/v1/auth/verify", user, "")
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/bench/internal/seed"
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -35,28 +34,16 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent creators")
 	config := flag.String("config", "hash-max-listpack-value=256", "comma list of name=value set with CONFIG SET before seeding")
 	flag.Parse()
-	if err := run(*n, *perUser, *userFormat, *workers, *config); err != nil {
-		fmt.Fprintln(os.Stderr, "membreakdown:", err)
-		os.Exit(1)
-	}
+	seed.Main("membreakdown", func() error { return run(*n, *perUser, *userFormat, *workers, *config) })
 }
 
 func run(n, perUser int, userFormat string, workers int, config string) error {
-	srv, err := testredis.StartMain()
+	ctx := context.Background()
+	rdb, stop, err := seed.StartPool(ctx, workers+4, config)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Stop() }()
-	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: workers + 4})
-	defer rdb.Close()
-	for _, kv := range strings.Split(config, ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
-			if err := rdb.ConfigSet(ctx, k, v).Err(); err != nil {
-				return fmt.Errorf("config set %s: %w", k, err)
-			}
-		}
-	}
+	defer stop()
 	st := redisstore.New(rdb, redisstore.Options{})
 	base, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
@@ -74,7 +61,7 @@ func run(n, perUser int, userFormat string, workers int, config string) error {
 		return err
 	}
 
-	fmt.Printf("sessions: %d, %d per user, user agent %d bytes, config %q, redis %s\n", n, perUser, len(seed.UserAgent), config, serverVersion(ctx, rdb))
+	fmt.Printf("sessions: %d, %d per user, user agent %d bytes, config %q, redis %s\n", n, perUser, len(seed.UserAgent), config, seed.ServerVersion(ctx, rdb))
 	fmt.Printf("used_memory delta: %d bytes = %.0f bytes/session\n\n", after-base, float64(after-base)/float64(n))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\tkeys\tentries\tbytes\tB/session\tB/entry\tencoding\t")
@@ -118,7 +105,7 @@ var keyClasses = []struct {
 }{
 	{strings.HasPrefix, "s:", "session hash s:"},
 	{strings.HasPrefix, "sid:", "id pointer sid:"},
-	{strings.HasPrefix, "ix:{#g}", "global view ix:{#g}"},
+	{strings.HasPrefix, "ix:{#g", "global view ix:{#g…}"},
 	{strings.HasPrefix, "ix:{p:", "partner view ix:{p:}"},
 	{strings.HasSuffix, ":all", "tenant index ix:all"},
 	{strings.HasSuffix, ":users", "users index ix:users"},
@@ -202,17 +189,4 @@ func breakdown(ctx context.Context, rdb *redis.Client) ([]*class, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].bytes > out[j].bytes })
 	return out, nil
-}
-
-func serverVersion(ctx context.Context, rdb *redis.Client) string {
-	info, err := rdb.Info(ctx, "server").Result()
-	if err != nil {
-		return "?"
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
-			return v
-		}
-	}
-	return "?"
 }

@@ -12,19 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sessiond/sessiond/bench/internal/seed"
-	"github.com/sessiond/sessiond/handlers"
-	"github.com/sessiond/sessiond/internal/testredis"
-	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -34,26 +26,20 @@ func main() {
 	listpack := flag.Int("listpack-value", 0, "hash-max-listpack-value to set (0 = Redis default)")
 	history := flag.Duration("history", 0, "SESSIOND_HISTORY_RETENTION of the store (0 = history off); its cap is set to n")
 	flag.Parse()
-	if err := run(*n, *workers, *listpack, *history); err != nil {
-		fmt.Fprintln(os.Stderr, "memrevoke:", err)
-		os.Exit(1)
-	}
+	seed.Main("memrevoke", func() error { return run(*n, *workers, *listpack, *history) })
 }
 
 func run(n, workers, listpack int, history time.Duration) error {
-	srv, err := testredis.StartMain()
+	ctx := context.Background()
+	config := ""
+	if listpack > 0 {
+		config = "hash-max-listpack-value=" + strconv.Itoa(listpack)
+	}
+	rdb, stop, err := seed.StartPool(ctx, workers+4, config)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Stop() }()
-	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: workers + 4})
-	defer rdb.Close()
-	if listpack > 0 {
-		if err := rdb.ConfigSet(ctx, "hash-max-listpack-value", strconv.Itoa(listpack)).Err(); err != nil {
-			return err
-		}
-	}
+	defer stop()
 	st := redisstore.New(rdb, redisstore.Options{HistoryRetention: history, HistoryMax: n})
 	base, err := seed.UsedMemory(ctx, rdb)
 	if err != nil {
@@ -70,31 +56,22 @@ func run(n, workers, listpack int, history time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("sessions: %d (user agent %d bytes, hash-max-listpack-value %s)\n", n, len(seed.UserAgent), listpackSetting(ctx, rdb))
+	fmt.Printf("sessions: %d (user agent %d bytes, hash-max-listpack-value %s)\n", n, len(seed.UserAgent), seed.ConfigGet(ctx, rdb, "hash-max-listpack-value"))
 	fmt.Printf("create via store: %v (%.0f sessions/s with %d workers)\n", created.Round(time.Millisecond), float64(n)/created.Seconds(), workers)
 	fmt.Printf("used_memory delta: %d bytes = %.0f bytes/session\n", after-base, float64(after-base)/float64(n))
 
-	secret := []byte("memrevoke-secret-memrevoke-secret-0123")
-	v, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret})
+	web, err := seed.Serve(ctx, st)
 	if err != nil {
 		return err
 	}
-	defer v.Close()
-	web := httptest.NewServer(handlers.New(handlers.Deps{Store: st, Verifier: v, MaxLifetime: 720 * time.Hour, DeviceOf: device.Classify}))
 	defer web.Close()
-	tok, err := auth.MintHS256(secret, auth.MintOptions{Subject: "bench", Role: auth.RoleSuperAdmin})
-	if err != nil {
-		return err
-	}
 	req, _ := http.NewRequest(http.MethodPost, web.URL+"/api/v1/tenants/tenant-big/sessions/revoke-all", strings.NewReader(""))
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+web.Admin)
 	start = time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
-	var body strings.Builder
-	_, _ = fmt.Fprint(&body, "")
 	buf := make([]byte, 64)
 	nr, _ := resp.Body.Read(buf)
 	resp.Body.Close()
@@ -111,12 +88,4 @@ func run(n, workers, listpack int, history time.Duration) error {
 			history, float64(final-base)/float64(n))
 	}
 	return nil
-}
-
-func listpackSetting(ctx context.Context, rdb *redis.Client) string {
-	v, err := rdb.ConfigGet(ctx, "hash-max-listpack-value").Result()
-	if err != nil {
-		return "?"
-	}
-	return v["hash-max-listpack-value"]
 }

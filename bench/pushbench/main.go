@@ -21,9 +21,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,15 +35,10 @@ import (
 	"github.com/sessiond/sessiond/pkg/signing"
 )
 
-const secret = "pushbench-secret-pushbench-secret-0123456789"
-
 func main() {
 	n := flag.Int("n", 100000, "sessions revoked at once")
 	flag.Parse()
-	if err := run(*n); err != nil {
-		fmt.Fprintln(os.Stderr, "pushbench:", err)
-		os.Exit(1)
-	}
+	seed.Main("pushbench", func() error { return run(*n) })
 }
 
 func run(n int) error {
@@ -80,47 +73,31 @@ func run(n int) error {
 	k, _ := signing.GenerateKey()
 	keys, _ := signing.NewKeySet(k, nil, time.Time{}, nil)
 	cfg := config.Default()
-	cfg.HS256Secret, cfg.HistoryRetention, cfg.EventRetention = secret, 0, n+1000
-	a, err := app.New(ctx, app.Options{Config: cfg, Redis: rdb, Signing: keys, PushTLS: &tls.Config{RootCAs: pool}})
+	cfg.HistoryRetention, cfg.EventRetention = 0, n+1000
+	srv, err := seed.StartApp(ctx, app.Options{Config: cfg, Redis: rdb, Signing: keys, PushTLS: &tls.Config{RootCAs: pool}}, true)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	srv := httptest.NewServer(a.Handler)
-	defer srv.Close()
-	bg, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.RunEvents(bg) })
-	wg.Go(func() { a.RunPush(bg) })
-	defer func() { stop(); wg.Wait() }()
+	defer srv.Stop()
 
-	admin, _ := auth.MintHS256([]byte(secret), auth.MintOptions{Subject: "bench", Role: auth.RoleSuperAdmin})
+	admin := seed.Mint(seed.Admin)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 5 * time.Minute}
 	call := func(method, path, token, body string) (int, error) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode, nil
+		return seed.Call(client, method, srv.URL+path, token, body)
 	}
 	if st, err := call(http.MethodPost, "/api/v1/tenants/tp/sessions/receivers", admin,
 		fmt.Sprintf(`{"url":%q,"kind":"caep","audience":"rp"}`, rp.URL+"/caep")); err != nil || st != http.StatusCreated {
 		return fmt.Errorf("add receiver: %d %v", st, err)
 	}
 	shape := seed.Shape{Tenant: "tp", Partner: "p1", PerUser: 5, UserFormat: "user-%06d"}
-	if err := seed.Create(ctx, a.Store, shape, n, 32, nil); err != nil {
+	if err := seed.Create(ctx, srv.Store, shape, n, 32, nil); err != nil {
 		return err
 	}
 	// A live session to verify, outside the revoked tenant.
 	if st, err := call(http.MethodPost, "/api/v1/internal/sessions", mustService(), `{"id":"v1","user_id":"u1","tenant_id":"tv","ttl_seconds":3600}`); err != nil || st != http.StatusCreated {
 		return fmt.Errorf("create the verified session: %d %v", st, err)
 	}
-	user, _ := auth.MintHS256([]byte(secret), auth.MintOptions{Subject: "u1", TenantID: "tv", SessionID: "v1"})
+	user := seed.Mint(auth.MintOptions{Subject: "u1", TenantID: "tv", SessionID: "v1"})
 	time.Sleep(2 * time.Second) // the push group exists before the burst
 	before := verifyRate(srv.URL, user, 5*time.Second)
 
@@ -165,8 +142,7 @@ func run(n int) error {
 
 func mustService() string {
 	o, _ := auth.RoleOptions("service")
-	tok, _ := auth.MintHS256([]byte(secret), o)
-	return tok
+	return seed.Mint(o)
 }
 
 // verifyRate runs 32 clients verifying token for d and returns req/s.

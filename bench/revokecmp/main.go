@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -28,9 +27,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/bench/internal/seed"
-	"github.com/sessiond/sessiond/handlers"
-	"github.com/sessiond/sessiond/pkg/auth"
-	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/redisstore"
 )
 
@@ -38,8 +34,6 @@ const (
 	tenant = "t-big"
 	batch  = 1000
 )
-
-var secret = []byte("revokecmp-secret-revokecmp-secret-0123")
 
 type config struct {
 	n, runs, workers int
@@ -57,10 +51,7 @@ func main() {
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the REST runs to this file")
 	flag.DurationVar(&c.history, "history", 0, "SESSIOND_HISTORY_RETENTION of the REST side (0 = history off); its cap is set to n")
 	flag.Parse()
-	if err := run(c); err != nil {
-		fmt.Fprintln(os.Stderr, "revokecmp:", err)
-		os.Exit(1)
-	}
+	seed.Main("revokecmp", func() error { return run(c) })
 }
 
 func run(c config) error {
@@ -179,22 +170,16 @@ func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, erro
 // runREST revokes the tenant through the real router over loopback HTTP.
 func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first bool) (time.Duration, error) {
 	st := redisstore.New(rdb, redisstore.Options{HistoryRetention: c.history, HistoryMax: c.n})
-	v, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret})
+	web, err := seed.Serve(ctx, st)
 	if err != nil {
 		return 0, err
 	}
-	defer v.Close()
-	web := httptest.NewServer(handlers.New(handlers.Deps{Store: st, Verifier: v, MaxLifetime: 720 * time.Hour, DeviceOf: device.Classify}))
 	defer web.Close()
-	tok, err := auth.MintHS256(secret, auth.MintOptions{Subject: "bench", Role: auth.RoleSuperAdmin})
-	if err != nil {
-		return 0, err
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, web.URL+"/api/v1/tenants/"+tenant+"/sessions/revoke-all", strings.NewReader(""))
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+web.Admin)
 	evBefore, err := rdb.XLen(ctx, "ev:{#revocations}").Result()
 	if err != nil {
 		return 0, err

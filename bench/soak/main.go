@@ -47,6 +47,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/bench/internal/seed"
 	"github.com/sessiond/sessiond/handlers"
 	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/auth"
@@ -170,14 +171,9 @@ type sample struct {
 
 func measure(ctx context.Context, rdb redis.UniversalClient) (sample, error) {
 	var s sample
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
+	var err error
+	if s.usedMemory, err = seed.UsedMemory(ctx, rdb); err != nil {
 		return s, err
-	}
-	for line := range strings.SplitSeq(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			s.usedMemory, _ = strconv.ParseInt(v, 10, 64)
-		}
 	}
 	if s.keys, err = rdb.DBSize(ctx).Result(); err != nil {
 		return s, err

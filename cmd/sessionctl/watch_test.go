@@ -58,16 +58,10 @@ func (w *watcher) waitLines(t *testing.T, sids ...string) {
 	})
 }
 
+// watchEvent is a line of watch -o json: the event and its stream id.
 type watchEvent struct {
-	ID        string  `json:"id"`
-	Type      string  `json:"type"`
-	SessionID string  `json:"session_id"`
-	UserID    string  `json:"user_id"`
-	TenantID  string  `json:"tenant_id"`
-	PartnerID *string `json:"partner_id"`
-	RevokedAt string  `json:"revoked_at"`
-	Reason    string  `json:"reason"`
-	Actor     string  `json:"actor"`
+	ID string `json:"id"`
+	testserver.Event
 }
 
 // jsonEvents decodes watch's JSON lines, keeping those of tenant.

@@ -50,26 +50,15 @@ func StartClusterMain() (*Cluster, error) {
 	return start("redis-cli", CLIInstallHint, "testtopology-cluster-", func(g *group, server, cli string) (*Cluster, error) {
 		for i := range ClusterMasters * (1 + ClusterReplicas) {
 			_, err := g.launch("cluster node "+strconv.Itoa(i), 2, func(ports []int) (string, []string, error) {
-				d, err := nodeDir(g.dir, ports[0])
-				if err != nil {
-					return "", nil, err
-				}
-				return server, []string{
-					"--port", strconv.Itoa(ports[0]),
-					"--bind", "127.0.0.1",
+				args, err := serverArgs(g.dir, ports[0],
 					// The bus port is picked like the client port, rather than
 					// the default port+10000, which may be taken or above 65535.
 					"--cluster-port", strconv.Itoa(ports[1]),
 					"--cluster-enabled", "yes",
 					"--cluster-config-file", filepath.Join(g.dir, "nodes-"+strconv.Itoa(ports[0])+".conf"),
 					"--cluster-node-timeout", strconv.FormatInt(ClusterNodeTimeout.Milliseconds(), 10),
-					"--appendonly", "no",
-					"--save", "",
-					// A master otherwise waits 5s for more replicas before a
-					// full sync.
-					"--repl-diskless-sync-delay", "0",
-					"--dir", d,
-				}, nil
+				)
+				return server, args, err
 			})
 			if err != nil {
 				return nil, err

@@ -255,3 +255,19 @@ func nodeDir(root string, port int) (string, error) {
 	}
 	return d, nil
 }
+
+// serverArgs is the command line of one redis-server of a topology on port:
+// loopback only, no persistence, a directory of its own (nodeDir), then
+// extra.
+func serverArgs(root string, port int, extra ...string) ([]string, error) {
+	d, err := nodeDir(root, port)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--appendonly", "no", "--save", "", "--dir", d,
+		// A master otherwise waits 5s for more replicas before a full sync.
+		"--repl-diskless-sync-delay", "0",
+	}, extra...), nil
+}

@@ -62,20 +62,8 @@ func StartSentinelMain() (*Sentinel, error) {
 // startSentinel starts the master, its replicas and the sentinels in g.
 func startSentinel(g *group, server, sentinelBin string) (*Sentinel, error) {
 	s, dir := &Sentinel{g: g}, g.dir
-	serverArgs := func(port int, extra ...string) ([]string, error) {
-		d, err := nodeDir(dir, port)
-		if err != nil {
-			return nil, err
-		}
-		return append([]string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--appendonly", "no", "--save", "", "--dir", d,
-			// A master otherwise waits 5s for more replicas before a full sync.
-			"--repl-diskless-sync-delay", "0",
-		}, extra...), nil
-	}
 	master, err := g.launch("master", 1, func(ports []int) (string, []string, error) {
-		args, err := serverArgs(ports[0])
+		args, err := serverArgs(dir, ports[0])
 		return server, args, err
 	})
 	if err != nil {
@@ -84,7 +72,7 @@ func startSentinel(g *group, server, sentinelBin string) (*Sentinel, error) {
 	s.servers = append(s.servers, master)
 	for i := range SentinelReplicas {
 		r, err := g.launch("replica "+strconv.Itoa(i), 1, func(ports []int) (string, []string, error) {
-			args, err := serverArgs(ports[0], "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+			args, err := serverArgs(dir, ports[0], "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
 			return server, args, err
 		})
 		if err != nil {

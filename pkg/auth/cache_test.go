@@ -17,9 +17,7 @@ import (
 // TestVerifyCachesTokens: a verified token is served from the cache until its
 // exp, and never after.
 func TestVerifyCachesTokens(t *testing.T) {
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(t)
 	srv.add(t, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
 	v := mustVerifier(t, auth.Config{JWKSURL: srv.URL, HS256Secret: testSecret, Leeway: time.Millisecond})
 	ctx := context.Background()
@@ -91,9 +89,7 @@ func BenchmarkVerifyColdHS256(b *testing.B) {
 // cached token with no heap allocation (hashing the token in place), for
 // every algorithm.
 func TestVerifyCacheHitAllocatesNothing(t *testing.T) {
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(t)
 	srv.add(t, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
 	v := mustVerifier(t, auth.Config{JWKSURL: srv.URL, HS256Secret: testSecret, Issuer: testIssuer, Audience: testAudience})
 	ctx := context.Background()

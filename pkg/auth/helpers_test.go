@@ -64,6 +64,16 @@ type jwksServer struct {
 	hits  atomic.Int64
 }
 
+// newRSAJWKS serves rsa1's public key (RS256), the key most tests sign
+// with.
+func newRSAJWKS(tb testing.TB) (testKeys, *jwksServer) {
+	tb.Helper()
+	keys := mustKeys(tb)
+	srv := newJWKSServer(tb)
+	srv.add(tb, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	return keys, srv
+}
+
 func newJWKSServer(tb testing.TB) *jwksServer {
 	tb.Helper()
 	s := &jwksServer{store: jwkset.NewMemoryStorage()}

@@ -63,9 +63,7 @@ func TestJWKSRefreshErrorRedacted(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(logs, nil)))
 	t.Cleanup(func() { slog.SetDefault(old) })
 
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(t)
 	v := mustVerifier(t, auth.Config{JWKSURL: withPassword(srv.URL)})
 	srv.Close()
 	claims := with(claimsAt(time.Now()), "iss", nil, "aud", nil)

@@ -14,9 +14,7 @@ import (
 )
 
 func TestVerifyKeyRotation(t *testing.T) {
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(t)
 	v := mustVerifier(t, auth.Config{JWKSURL: srv.URL})
 	ctx := context.Background()
 	claims := with(claimsAt(time.Now()), "iss", nil, "aud", nil)
@@ -57,9 +55,7 @@ func TestVerifyKeyRotation(t *testing.T) {
 }
 
 func TestVerifyAfterClose(t *testing.T) {
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(t)
 	v := mustVerifier(t, auth.Config{JWKSURL: srv.URL})
 	v.Close()
 	v.Close()

@@ -24,9 +24,7 @@ import (
 // (RS256), ec1 (ES256) and ec-noalg (ec2 published without an alg).
 func newVerifyJWKS(tb testing.TB) (testKeys, *jwksServer) {
 	tb.Helper()
-	keys := mustKeys(tb)
-	srv := newJWKSServer(tb)
-	srv.add(tb, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(tb)
 	srv.add(tb, "ec1", jwkset.AlgES256, &keys.ec1.PublicKey)
 	srv.add(tb, "ec-noalg", "", &keys.ec2.PublicKey)
 	return keys, srv
@@ -210,9 +208,7 @@ func TestVerifySuccess(t *testing.T) {
 }
 
 func TestVerifyConcurrent(t *testing.T) {
-	keys := mustKeys(t)
-	srv := newJWKSServer(t)
-	srv.add(t, "rsa1", jwkset.AlgRS256, &keys.rsa1.PublicKey)
+	keys, srv := newRSAJWKS(t)
 	v := mustVerifier(t, auth.Config{HS256Secret: testSecret, JWKSURL: srv.URL})
 	c := with(claimsAt(time.Now()), "iss", nil, "aud", nil)
 	raws := []string{

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
@@ -183,10 +180,7 @@ func TestRequestID(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	ctx := context.Background()
 	t.Run("redis down", func(t *testing.T) {
-		dedicated := testredis.Start(t)
-		rdb := redis.NewClient(&redis.Options{Addr: dedicated.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-		t.Cleanup(func() { _ = rdb.Close() })
-		e := newEnvWith(t, envOptions{rdb: rdb})
+		e, dedicated := newEnvOnOwnRedis(t)
 		if _, err := e.admin.ListSessions(ctx, client.AdminFilter{}, client.Page{}); err != nil {
 			t.Fatalf("ListSessions with Redis up: %v", err)
 		}

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/client"
 )
@@ -245,10 +243,7 @@ func TestFollowEventsReset(t *testing.T) {
 // TestFollowEventsServerFailure: Redis failing under a live stream ends it
 // with the server's error event, which matches ErrUnavailable.
 func TestFollowEventsServerFailure(t *testing.T) {
-	dedicated := testredis.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: dedicated.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { _ = rdb.Close() })
-	e := newEnvWith(t, envOptions{rdb: rdb})
+	e, dedicated := newEnvOnOwnRedis(t)
 	var col collector
 	done := follow(context.Background(), e.service, "", &col)
 	e.waitFollowers(t, 1)

@@ -65,6 +65,17 @@ func newEnv(tb testing.TB) *env {
 	return newEnvWith(tb, envOptions{})
 }
 
+// newEnvOnOwnRedis is an env on a redis-server of its own, which the test
+// stops to see Redis fail: the store's client then fails at once (no retry,
+// 200ms to dial).
+func newEnvOnOwnRedis(tb testing.TB) (*env, *testredis.Server) {
+	tb.Helper()
+	dedicated := testredis.Start(tb)
+	rdb := redis.NewClient(&redis.Options{Addr: dedicated.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return newEnvWith(tb, envOptions{rdb: rdb}), dedicated
+}
+
 func newEnvWith(tb testing.TB, o envOptions) *env {
 	tb.Helper()
 	if o.rdb == nil {

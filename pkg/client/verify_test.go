@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/internal/testserver"
 	"github.com/sessiond/sessiond/pkg/auth"
 	"github.com/sessiond/sessiond/pkg/client"
@@ -102,10 +99,7 @@ func TestVerifyUnauthorized(t *testing.T) {
 func TestVerifyUnavailable(t *testing.T) {
 	ctx := context.Background()
 	t.Run("redis stopped", func(t *testing.T) {
-		dedicated := testredis.Start(t)
-		rdb := redis.NewClient(&redis.Options{Addr: dedicated.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-		t.Cleanup(func() { _ = rdb.Close() })
-		e := newEnvWith(t, envOptions{rdb: rdb})
+		e, dedicated := newEnvOnOwnRedis(t)
 		tenant := uniq("t")
 		s := e.mustCreate(t, client.CreateSessionRequest{UserID: "alice", TenantID: tenant})
 		tok := userToken(t, s, tenant)

@@ -1,20 +1,16 @@
-// Package seed fills a tenant with realistic sessions through the real
-// store, and reads Redis's memory figure, for the benchmark programs under
-// bench/ (each run by hand, never by the tests).
+// Package seed is what the benchmark programs under bench/ (each run by
+// hand, never by the tests) share: it fills a tenant with realistic sessions
+// through the real store, reads Redis's memory figure, starts Redis, serves
+// the router, calls it, and runs a program's body.
 package seed
 
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sessiond/sessiond/internal/testredis"
 	"github.com/sessiond/sessiond/pkg/device"
 	"github.com/sessiond/sessiond/pkg/session"
 	"github.com/sessiond/sessiond/redisstore"
@@ -78,34 +74,4 @@ func Create(ctx context.Context, st *redisstore.Store, sh Shape, n, workers int,
 		return err
 	}
 	return ctx.Err()
-}
-
-// UsedMemory is Redis's used_memory (INFO memory), in bytes.
-func UsedMemory(ctx context.Context, rdb redis.Cmdable) (int64, error) {
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, fmt.Errorf("INFO memory: %w", err)
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("used_memory not in INFO")
-}
-
-// StartRedis starts a redis-server for a benchmark program, with extraArgs
-// on its command line, and connects the store's client to its database 0.
-// stop closes the client and stops the server.
-func StartRedis(extraArgs ...string) (srv *testredis.Server, rdb redis.UniversalClient, stop func(), err error) {
-	srv, err = testredis.StartMain(extraArgs...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	rdb, err = redisstore.Connect(redisstore.ConnectOptions{URL: srv.URL(0), Timeout: 10 * time.Second})
-	if err != nil {
-		_ = srv.Stop()
-		return nil, nil, nil, err
-	}
-	return srv, rdb, func() { _ = rdb.Close(); _ = srv.Stop() }, nil
 }
