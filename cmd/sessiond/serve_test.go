@@ -311,3 +311,26 @@ func mustGetConsole(tb testing.TB, base string) *http.Response {
 	_ = res.Body.Close()
 	return res
 }
+
+// TestRunRefusesOtherViewLayout: with views already split into another
+// number of shards than SESSIOND_VIEW_SHARDS, the server does not start:
+// its listings would miss the sessions of the other layout.
+func TestRunRefusesOtherViewLayout(t *testing.T) {
+	rs := testredis.Start(t)
+	rdb := rs.NewClient(t)
+	if err := rdb.Set(context.Background(), "vn:{#g}", "8", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		config.EnvAddr: "127.0.0.1:0", config.EnvRedisURL: rs.URL(rdb.Options().DB), config.EnvHS256Secret: testSecret,
+		config.EnvLogLevel: "error", config.EnvViewShards: "4",
+	}
+	// Were it to serve, it would stop after a while and return nil.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out testserver.SyncBuffer
+	err := run(ctx, nil, envMap(env), &out)
+	if err == nil || !strings.Contains(err.Error(), config.EnvViewShards) || !strings.Contains(err.Error(), "set it to 8") {
+		t.Fatalf("run: %v; want an error naming %s and the recorded 8", err, config.EnvViewShards)
+	}
+}

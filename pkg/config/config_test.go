@@ -191,6 +191,8 @@ func TestLoadGood(t *testing.T) {
 		{"sweep interval min", with(nil, config.EnvSweepInterval, "1s"), func(c *config.Config) { c.SweepInterval = time.Second }},
 		{"revoke batch min", with(nil, config.EnvRevokeBatch, "1"), func(c *config.Config) { c.RevokeBatch = 1 }},
 		{"revoke batch max", with(nil, config.EnvRevokeBatch, "10000"), func(c *config.Config) { c.RevokeBatch = 10000 }},
+		{"view shards single key", with(nil, config.EnvViewShards, "1"), func(c *config.Config) { c.ViewShards = 1 }},
+		{"view shards max", with(nil, config.EnvViewShards, "64"), func(c *config.Config) { c.ViewShards = 64 }},
 		{"shutdown timeout", with(nil, config.EnvShutdownTimeout, "30s"), func(c *config.Config) { c.ShutdownTimeout = 30 * time.Second }},
 		{"activity interval zero", with(nil, config.EnvActivityInterval, "0"), func(c *config.Config) {}},
 		{"activity interval", with(nil, config.EnvActivityInterval, "30s"), func(c *config.Config) { c.ActivityInterval = 30 * time.Second }},
