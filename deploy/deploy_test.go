@@ -40,7 +40,7 @@ var knownEnv = []string{
 	config.EnvRedisMaster, config.EnvRedisPassword, config.EnvRedisTLS, config.EnvRedisTimeout,
 	config.EnvRedisWaitReplicas, config.EnvRedisWaitTimeout, config.EnvHS256Secret, config.EnvJWKSURL,
 	config.EnvIssuer, config.EnvAudience, config.EnvLogLevel, config.EnvLogFormat,
-	config.EnvMaxSessionLifetime, config.EnvSweepInterval, config.EnvRevokeBatch,
+	config.EnvMaxSessionLifetime, config.EnvSweepInterval, config.EnvRevokeBatch, config.EnvViewShards,
 	config.EnvShutdownTimeout, config.EnvActivityInterval, config.EnvEventRetention,
 	config.EnvPprofAddr, config.EnvConsole, config.EnvHistoryRetention, config.EnvHistoryMax,
 	config.EnvDefaultMaxSessions, config.EnvDefaultOnLimit, config.EnvDefaultIdleTimeout, config.EnvDefaultMaxLifetime,
