@@ -31,7 +31,7 @@ func hashTag(key string) string {
 // that the id rules accept produces a key, or a hash tag, of the service's
 // own keys, including ids chosen to look like them.
 func TestInternalKeysHaveTheirOwnTags(t *testing.T) {
-	views := newViewLayout(config.DefaultViewShards)
+	views := newViewLayout(config.DefaultClusterViewShards)
 	internal := append([]string{globalViewKey, globalSweepLockKey, upgradeLockKey, tenantsKey, eventsKey, eventsCountKey, viewLayoutKey},
 		append(views.shards(""), views.tenants...)...)
 	tags := map[string]bool{}

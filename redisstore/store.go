@@ -29,8 +29,9 @@ type Options struct {
 	// (config.DefaultRevokeBatch).
 	RevokeBatch int
 	// ViewShards is how many sorted sets in distinct Cluster slots hold the
-	// global view and each partner's view (config.DefaultViewShards when
-	// zero); 1 keeps the single-key layout (views.go).
+	// global view, each partner's view and the tenant list
+	// (config.DefaultClusterViewShards when zero); 1 keeps the single-key
+	// layout (views.go).
 	ViewShards int
 	// WaitReplicas, when positive, makes revocations wait for that many
 	// replicas to acknowledge (WAIT) for at most WaitTimeout.

@@ -59,7 +59,7 @@ const partnerCacheMax = 4096
 
 func newViewLayout(n int) *viewLayout {
 	if n <= 0 {
-		n = config.DefaultViewShards
+		n = config.DefaultClusterViewShards
 	}
 	v := &viewLayout{n: n, partners: map[string][]string{}}
 	v.global = v.shardKeys("#g")

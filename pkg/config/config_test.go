@@ -53,6 +53,7 @@ func clusterCfg(c *config.Config) {
 	c.RedisMode = config.ModeCluster
 	c.RedisAddrs = []string{"10.0.0.1:7000"}
 	c.HS256Secret = secret32
+	c.ViewShards = config.DefaultClusterViewShards
 }
 
 func TestLoadDefaults(t *testing.T) {
@@ -70,7 +71,7 @@ func TestLoadDefaults(t *testing.T) {
 		MaxSessionLifetime:  720 * time.Hour,
 		SweepInterval:       time.Minute,
 		RevokeBatch:         1000,
-		ViewShards:          12,
+		ViewShards:          1,
 		ShutdownTimeout:     15 * time.Second,
 		EventRetention:      100000,
 		Console:             true,
@@ -138,6 +139,7 @@ func TestLoadGood(t *testing.T) {
 		{"mode standalone", with(nil, config.EnvRedisMode, "standalone"), func(c *config.Config) {}},
 		{"mode upper case", with(nil, config.EnvRedisMode, "STANDALONE"), func(c *config.Config) {}},
 		{"mode cluster", cluster, clusterCfg},
+		{"mode cluster, one view shard", with(cluster, config.EnvViewShards, "1"), func(c *config.Config) { clusterCfg(c); c.ViewShards = 1 }},
 		{"mode sentinel", sentinel, func(c *config.Config) {
 			c.RedisMode = config.ModeSentinel
 			c.RedisAddrs = []string{"10.0.0.1:26379"}
@@ -191,7 +193,7 @@ func TestLoadGood(t *testing.T) {
 		{"sweep interval min", with(nil, config.EnvSweepInterval, "1s"), func(c *config.Config) { c.SweepInterval = time.Second }},
 		{"revoke batch min", with(nil, config.EnvRevokeBatch, "1"), func(c *config.Config) { c.RevokeBatch = 1 }},
 		{"revoke batch max", with(nil, config.EnvRevokeBatch, "10000"), func(c *config.Config) { c.RevokeBatch = 10000 }},
-		{"view shards single key", with(nil, config.EnvViewShards, "1"), func(c *config.Config) { c.ViewShards = 1 }},
+		{"view shards on one server", with(nil, config.EnvViewShards, "12"), func(c *config.Config) { c.ViewShards = 12 }},
 		{"view shards max", with(nil, config.EnvViewShards, "64"), func(c *config.Config) { c.ViewShards = 64 }},
 		{"shutdown timeout", with(nil, config.EnvShutdownTimeout, "30s"), func(c *config.Config) { c.ShutdownTimeout = 30 * time.Second }},
 		{"activity interval zero", with(nil, config.EnvActivityInterval, "0"), func(c *config.Config) {}},
