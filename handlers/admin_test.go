@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,6 +212,63 @@ func TestAdminRevokeAllNeedsAFilter(t *testing.T) {
 				mustValidationAt(t, r, "", tc.loc...)
 				mustUnchanged(t, e.rdb, before)
 			})
+		}
+	})
+}
+
+// TestAdminListAcrossViewShards: the admin list of every session and a
+// partner admin's list page the same way whether the views are one key or
+// twelve shards, down to the deepest page: the contract's order (expires_at
+// descending; equal expiries by id, descending) and exact totals.
+func TestAdminListAcrossViewShards(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		var got [][]string
+		for _, shards := range []int{1, 12} {
+			e := newEnvWith(t, b.client(t), envConfig{viewShards: shards})
+			type made struct {
+				id, exp, partner string
+			}
+			var all []made
+			for i := range 90 {
+				s := e.mustCreate(t, sess{"id": fmt.Sprintf("v%03d", i), "user_id": fmt.Sprintf("u%d", i%9),
+					"tenant_id": fmt.Sprintf("T%d", i%5), "partner_id": fmt.Sprintf("P%d", i%5%2+1),
+					"ttl_seconds": 3600 + (i*37%20)*60})
+				all = append(all, made{s.ID, s.ExpiresAt, fmt.Sprintf("P%d", i%5%2+1)})
+			}
+			slices.SortFunc(all, func(a, b made) int {
+				if c := strings.Compare(b.exp, a.exp); c != 0 {
+					return c
+				}
+				return strings.Compare(b.id, a.id)
+			})
+			for _, view := range []struct {
+				caller  auth.MintOptions
+				partner string
+			}{{superAdmin, ""}, {partnerAdmin, "P1"}} {
+				var want, listed []string
+				for _, m := range all {
+					if view.partner == "" || m.partner == view.partner {
+						want = append(want, m.id)
+					}
+				}
+				tok := e.token(t, view.caller)
+				for page := 1; page <= (len(want)+6)/7; page++ {
+					r := e.get(t, fmt.Sprintf("%s?page=%d&per_page=7", pathAdmin, page), tok)
+					mustStatus(t, r, http.StatusOK)
+					env := mustDecode[envelope[[]listItemJSON]](t, r)
+					if env.Pagination == nil || env.Pagination.TotalItems != len(want) {
+						t.Fatalf("%d shards, %q page %d: pagination %+v, want %d items", shards, view.partner, page, env.Pagination, len(want))
+					}
+					listed = append(listed, ids(env.Data)...)
+				}
+				if d := cmp.Diff(want, listed); d != "" {
+					t.Errorf("%d shards, partner %q: pages (-want +got):\n%s", shards, view.partner, d)
+				}
+				got = append(got, listed)
+			}
+		}
+		if d := cmp.Diff(got[:2], got[2:]); d != "" {
+			t.Errorf("one key and 12 shards list differently (-one +twelve):\n%s", d)
 		}
 	})
 }

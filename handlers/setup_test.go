@@ -211,6 +211,8 @@ type envConfig struct {
 	events bool
 	// revokeBatch is SESSIOND_REVOKE_BATCH (the default when 0).
 	revokeBatch int
+	// viewShards is SESSIOND_VIEW_SHARDS (the default when 0).
+	viewShards int
 }
 
 // newEnv builds the real router (handlers.New) on an empty database of b.
@@ -235,6 +237,9 @@ func newEnvWith(tb testing.TB, rdb redis.UniversalClient, cfg envConfig) *env {
 			}
 			if cfg.revokeBatch > 0 {
 				c.RevokeBatch = cfg.revokeBatch
+			}
+			if cfg.viewShards > 0 {
+				c.ViewShards = cfg.viewShards
 			}
 			c.HistoryRetention = 0
 			if cfg.history {
