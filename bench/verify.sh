@@ -5,6 +5,11 @@
 # started here on a loopback port. Loopback only; stops everything it starts.
 #
 #   bash bench/verify.sh [duration, default 10s] [runs, default 3]
+#
+# With RATE=<req/s> it also drives both at that same fixed rate with
+# bench/ratelat (open loop, latency from when each request was due), so
+# that their tails are compared at equal load rather than each at its own
+# saturation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
@@ -22,6 +27,7 @@ redis-server --port $rport --bind 127.0.0.1 --save "" --appendonly no --dir "$tm
 pids+=($!)
 go build -o "$tmp/sessiond" ./cmd/sessiond
 go build -o "$tmp/ceiling" ./bench/ceiling
+go build -o "$tmp/ratelat" ./bench/ratelat
 for _ in $(seq 50); do redis-cli -p $rport ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 export SESSIOND_JWT_HS256_SECRET=bench-secret-bench-secret-bench-secret
@@ -57,3 +63,12 @@ for i in $(seq "$runs"); do
   echo "$i ceiling ${c#RESULT }"
   echo "$i ratio $(awk -v a="$vr" -v b="$cr" 'BEGIN { printf "%.2f", a / b }')"
 done
+if [ -n "${RATE:-}" ]; then
+  echo "run target(at $RATE req/s) req/s p50_ms p99_ms errors"
+  for i in $(seq "$runs"); do
+    v=$("$tmp/ratelat" -rate "$RATE" -duration "$dur" -token "$user" -url "http://127.0.0.1:$sport/api/v1/auth/verify" | grep RESULT)
+    c=$("$tmp/ratelat" -rate "$RATE" -duration "$dur" -url "http://127.0.0.1:$cport/verify" | grep RESULT)
+    echo "$i verify ${v#RESULT }"
+    echo "$i ceiling ${c#RESULT }"
+  done
+fi
