@@ -17,9 +17,11 @@ import (
 // Reading the first off+size members of every set costs O(depth). Instead,
 // a deep page is found around a pivot score x, with one more round trip:
 //
-//  1. counts, and from each set the score at rank off/N, about where the
-//     page starts if the sets are even (a view's shards are: a session's
-//     shard is a hash of its id); x is the median of those scores;
+//  1. counts, and from each set the score at its share of off (by the
+//     sizes the last listing of these sets counted; off/N before any), about
+//     where the page starts when the sets interleave evenly (a view's shards
+//     do: a session's shard is a hash of its id); x is the median of those
+//     scores, weighted by the sizes;
 //  2. from each set, the number of members above x and the K members on
 //     each side of x. Each set's window is then a known run of its ranks,
 //     so every member that lies inside all windows has a known rank in the
@@ -29,7 +31,8 @@ import (
 //     each set's ranks around x, |d| + size wide, holds the page.
 //
 // So a page at any depth costs two or three round trips of O(N · (log n + K))
-// work, K about (size + 1.5·√off)/N, and the total is exact.
+// work, K about (size + √off)/N (1.5·√off without known sizes), and the
+// total is exact.
 
 // window is a run of one set's members in descending order, starting at
 // rank start; below is true when no member of the set follows the run.
