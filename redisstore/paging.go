@@ -54,7 +54,7 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 	// The sets' sizes at the last listing of this view, if any: probing
 	// each at its share of off removes the error of assuming them even.
 	known := s.sizes.get(idxs)
-	weights := make([]int64, len(idxs))
+	ranks, weights := probeRanks(idxs, known, off)
 	pipe := s.rdb.Pipeline()
 	counts := make([]*redis.IntCmd, len(idxs))
 	probes := make([]*redis.ZSliceCmd, len(idxs))
@@ -62,11 +62,8 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 		counts[i] = pipe.ZCount(ctx, ix.key, now, "+inf")
 		if shallow {
 			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: 0, Stop: off + size - 1, Rev: true})
-			continue
-		}
-		if r, w, ok := probeRank(idxs, known, i, off); ok {
-			weights[i] = w
-			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: r, Stop: r, Rev: true})
+		} else if weights[i] > 0 {
+			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: ranks[i], Stop: ranks[i], Rev: true})
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -94,7 +91,7 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 	x, ok := pivot(probes, weights, nowMS)
 	if !ok {
 		var err error
-		if x, err = s.sizedPivot(ctx, idxs, n, off, total, nowMS); err != nil {
+		if x, err = s.sizedPivot(ctx, idxs, n, off, nowMS); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -123,22 +120,23 @@ func (s *Store) pageAcross(ctx context.Context, idxs []index, nowMS, off, size i
 	return page, total, nil
 }
 
-// probeRank is the rank at which set i is probed for a page at off, and
-// the probe's weight: its share of off by the known sizes, or, without
-// them, off/N in every set but a legacy key (which holds few, or all).
-func probeRank(idxs []index, known []int64, i int, off int64) (rank, weight int64, ok bool) {
+// probeRanks are the ranks at which each set is probed for a page at off,
+// and each probe's weight (0: no probe): a set's share of off by the known
+// sizes, or, without them, off/N in every set but a legacy key (which holds
+// few, or all).
+func probeRanks(idxs []index, known []int64, off int64) (ranks, weights []int64) {
+	ranks, weights = make([]int64, len(idxs)), make([]int64, len(idxs))
 	if known != nil {
 		var sum int64
 		for _, n := range known {
 			sum += n
 		}
-		if known[i] == 0 || sum == 0 {
-			return 0, 0, false
+		for i, n := range known {
+			if n > 0 {
+				ranks[i], weights[i] = off*n/sum, n
+			}
 		}
-		return off * known[i] / sum, known[i], true
-	}
-	if idxs[i].legacy {
-		return 0, 0, false
+		return ranks, weights
 	}
 	regular := int64(0)
 	for _, ix := range idxs {
@@ -146,7 +144,12 @@ func probeRank(idxs []index, known []int64, i int, off int64) (rank, weight int6
 			regular++
 		}
 	}
-	return off / regular, 1, true
+	for i, ix := range idxs {
+		if !ix.legacy {
+			ranks[i], weights[i] = off/regular, 1
+		}
+	}
+	return ranks, weights
 }
 
 // traced tells a test which way a page was found.
@@ -190,14 +193,13 @@ func pivot(probes []*redis.ZSliceCmd, weights []int64, nowMS int64) (float64, bo
 
 // sizedPivot probes each set at its share of off by the sizes just counted:
 // for sets of very different sizes when none were known.
-func (s *Store) sizedPivot(ctx context.Context, idxs []index, n []int64, off, total, nowMS int64) (float64, error) {
+func (s *Store) sizedPivot(ctx context.Context, idxs []index, n []int64, off, nowMS int64) (float64, error) {
+	ranks, weights := probeRanks(idxs, n, off)
 	pipe := s.rdb.Pipeline()
 	probes := make([]*redis.ZSliceCmd, len(idxs))
-	weights := make([]int64, len(idxs))
 	for i, ix := range idxs {
-		if r, w, ok := probeRank(idxs, n, i, off); ok {
-			weights[i] = w
-			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: r, Stop: r, Rev: true})
+		if weights[i] > 0 {
+			probes[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: ix.key, Start: ranks[i], Stop: ranks[i], Rev: true})
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

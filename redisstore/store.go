@@ -149,8 +149,9 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		pipe.SAdd(ctx, partnerTenantsKey(sess.PartnerID), sess.TenantID)
 		expireAtLeast(ctx, pipe, partnerTenantsKey(sess.PartnerID), abs)
 	}
-	pipe.ZAddGT(ctx, s.views.tenantKey(sess.TenantID), redis.Z{Score: float64(abs), Member: sess.TenantID})
-	expireAtLeast(ctx, pipe, s.views.tenantKey(sess.TenantID), abs)
+	tenants := s.views.tenantKey(sess.TenantID)
+	pipe.ZAddGT(ctx, tenants, redis.Z{Score: float64(abs), Member: sess.TenantID})
+	expireAtLeast(ctx, pipe, tenants, abs)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap("create: membership", err)
 	}

@@ -277,7 +277,10 @@ func (s *Store) reconcileOutbox(ctx context.Context, tenantID, partner string, n
 			a, _ := v[1].(string)
 			if e != "" && atoi(e) > nowMS {
 				// A member a legacy key still holds moves to its shard.
-				s.views.queueLeaveLegacy(ctx, pipe, tenantID, partner, sid)
+				s.views.queueRemoveLegacy(ctx, pipe, "", tenantID, []string{sid})
+				if partner != "" {
+					s.views.queueRemoveLegacy(ctx, pipe, partner, tenantID, []string{sid})
+				}
 				s.addToViews(ctx, pipe, tenantID, partner, sid, atoi(e), max(atoi(a), atoi(e)), true)
 				continue
 			}

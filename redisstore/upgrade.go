@@ -44,12 +44,25 @@ func (s *Store) Upgrade(ctx context.Context) (UpgradeResult, error) {
 	if err := s.claimViewLayout(ctx); err != nil {
 		return res, err
 	}
-	pipe := s.rdb.Pipeline()
-	legacy := []*redis.IntCmd{
-		pipe.Exists(ctx, legacyTenantsKey), pipe.Exists(ctx, legacyGlobalViewKey), pipe.Exists(ctx, legacyEventsKey),
+	// What an older version left under the '{g}' tags, and, with shards,
+	// the single keys of the tenant list and the global view. A move's
+	// source is "" when there is no such key.
+	moves := []struct {
+		from  string
+		to    func(member string) string
+		moved *int
+	}{
+		{legacyTenantsKey, s.views.tenantKey, &res.Tenants},
+		{s.views.tenantLegacy(), s.views.tenantKey, &res.Tenants},
+		{legacyGlobalViewKey, s.viewShardOfMember(""), &res.Views},
+		{s.views.legacy(""), s.viewShardOfMember(""), &res.Views},
 	}
-	if l := s.views.legacy(""); l != "" {
-		legacy = append(legacy, pipe.Exists(ctx, l), pipe.Exists(ctx, tenantsKey))
+	pipe := s.rdb.Pipeline()
+	legacy := []*redis.IntCmd{pipe.Exists(ctx, legacyEventsKey)}
+	for _, m := range moves {
+		if m.from != "" {
+			legacy = append(legacy, pipe.Exists(ctx, m.from))
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return res, wrap("upgrade: legacy keys", err)
@@ -68,26 +81,12 @@ func (s *Store) Upgrade(ctx context.Context) (UpgradeResult, error) {
 	// Released when done (it expires after the lock period otherwise), so
 	// that the next sweep moves what an older instance wrote meanwhile.
 	defer s.rdb.Del(context.WithoutCancel(ctx), upgradeLockKey)
-	// The older tag's tenant list goes to the current one's keys; with
-	// shards, the single-key list follows.
-	for _, from := range []string{legacyTenantsKey, tenantsKey} {
-		if from == tenantsKey && s.views.n == 1 {
+	for _, m := range moves {
+		if m.from == "" {
 			continue
 		}
-		n, err := s.moveZSet(ctx, from, s.views.tenantKey)
-		res.Tenants += n
-		if err != nil {
-			return res, err
-		}
-	}
-	// The older tag's view goes where the current version keeps its members;
-	// with shards, the single-key view follows.
-	for _, from := range []string{legacyGlobalViewKey, s.views.legacy("")} {
-		if from == "" {
-			continue
-		}
-		n, err := s.moveZSet(ctx, from, s.viewShardOfMember(""))
-		res.Views += n
+		n, err := s.moveZSet(ctx, m.from, m.to)
+		*m.moved += n
 		if err != nil {
 			return res, err
 		}

@@ -72,13 +72,22 @@ func newViewLayout(n int) *viewLayout {
 // tenantKey is the shard of the tenant list that holds the tenant.
 func (v *viewLayout) tenantKey(tenantID string) string { return v.tenants[v.shardOf(tenantID)] }
 
+// tenantLegacy is the single-key tenant list that N > 1 still reads and
+// empties; "" when N is 1 (it is then the only shard).
+func (v *viewLayout) tenantLegacy() string {
+	if v.n == 1 {
+		return ""
+	}
+	return tenantsKey
+}
+
 // tenantReadKeys are every key that may list a tenant: the shards, then the
 // legacy key when there is one.
 func (v *viewLayout) tenantReadKeys() []string {
-	if v.n == 1 {
-		return v.tenants
+	if l := v.tenantLegacy(); l != "" {
+		return append(v.tenants[:v.n:v.n], l)
 	}
-	return append(v.tenants[:v.n:v.n], tenantsKey)
+	return v.tenants
 }
 
 // shardKeys names the n shards of the view whose single-key tag is {base}.
@@ -177,26 +186,24 @@ func (v *viewLayout) queueRemove(ctx context.Context, pipe redis.Pipeliner, part
 	for key, members := range v.bySession(partnerID, tenantID, sids) {
 		cmds = append(cmds, pipe.ZRem(ctx, key, members...))
 	}
-	if l := v.legacy(partnerID); l != "" && len(sids) > 0 {
-		members := make([]any, len(sids))
-		for i, sid := range sids {
-			members[i] = viewMember(tenantID, sid)
-		}
-		cmds = append(cmds, pipe.ZRem(ctx, l, members...))
+	if c := v.queueRemoveLegacy(ctx, pipe, partnerID, tenantID, sids); c != nil {
+		cmds = append(cmds, c)
 	}
 	return cmds
 }
 
-// queueLeaveLegacy queues the removal of a session's member from the
-// legacy keys of the global view and of the partner's ("" = none).
-func (v *viewLayout) queueLeaveLegacy(ctx context.Context, pipe redis.Pipeliner, tenantID, partnerID, sid string) {
-	if v.n == 1 {
-		return
+// queueRemoveLegacy queues the removal of sessions' members from the view's
+// legacy key; nil when there is none (or no session).
+func (v *viewLayout) queueRemoveLegacy(ctx context.Context, pipe redis.Pipeliner, partnerID, tenantID string, sids []string) redis.Cmder {
+	l := v.legacy(partnerID)
+	if l == "" || len(sids) == 0 {
+		return nil
 	}
-	pipe.ZRem(ctx, v.legacy(""), viewMember(tenantID, sid))
-	if partnerID != "" {
-		pipe.ZRem(ctx, v.legacy(partnerID), viewMember(tenantID, sid))
+	members := make([]any, len(sids))
+	for i, sid := range sids {
+		members[i] = viewMember(tenantID, sid)
 	}
+	return pipe.ZRem(ctx, l, members...)
 }
 
 // crc16 is the CRC16-CCITT (XMODEM) checksum Redis Cluster hashes keys with.
