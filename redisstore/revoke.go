@@ -45,7 +45,13 @@ func (s *Store) Revoke(ctx context.Context, r session.Revocation) ([]session.Rev
 	out := []session.Revoked{}
 	for _, t := range tenants {
 		got, err := s.revokeInTenant(ctx, t, f.UserID, r)
-		out = append(out, got...)
+		if len(out) == 0 && got != nil {
+			// The first tenant's list is kept as it is: a revoke-all of a
+			// large tenant is not copied again.
+			out = got
+		} else {
+			out = append(out, got...)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -187,17 +193,25 @@ func (t *tenantRevocation) nextBatch(ctx context.Context) (*revokeBatchCall, err
 
 // users are the distinct users of the given session hashes: the user
 // indexes the batch may change. A user revocation changes its own only.
+// The hashes are read in one pipeline (one round trip, no script: Redis
+// answers each HGET without Lua's cost per call).
 func (t *tenantRevocation) users(ctx context.Context, hashes []string) ([]string, error) {
 	if u := t.shared.requiredUser; u != "" {
 		return []string{u}, nil
 	}
-	uids, err := run(ctx, t.s.rdb, sessionUsersCall{hashes: hashes}).StringSlice()
-	if err != nil {
-		return nil, wrap("revoke: users", err)
+	pipe := t.s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(hashes))
+	for i, h := range hashes {
+		cmds[i] = pipe.HGet(ctx, h, fUser)
 	}
+	_, _ = pipe.Exec(ctx)
 	seen := map[string]bool{}
 	var out []string
-	for _, u := range uids {
+	for _, c := range cmds {
+		u, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, wrap("revoke: users", err)
+		}
 		if u != "" && !seen[u] {
 			seen[u] = true
 			out = append(out, u)

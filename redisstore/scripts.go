@@ -39,8 +39,6 @@ var (
 	libPruneSrc string
 	//go:embed scripts/append_events.lua
 	appendEventsSrc string
-	//go:embed scripts/session_users.lua
-	sessionUsersSrc string
 	//go:embed scripts/list_history.lua
 	listHistorySrc string
 	//go:embed scripts/add_receiver.lua
@@ -57,7 +55,6 @@ var (
 	sweepLockScript    = redis.NewScript(sweepLockSrc)
 	revokeBatchScript  = redis.NewScript(libHistorySrc + revokeBatchSrc)
 	appendEventsScript = redis.NewScript(appendEventsSrc)
-	sessionUsersScript = redis.NewScript(sessionUsersSrc)
 	listHistoryScript  = redis.NewScript(libPruneSrc + listHistorySrc)
 	addReceiverScript  = redis.NewScript(addReceiverSrc)
 )
@@ -318,15 +315,6 @@ func (c revokeBatchCall) args() []any {
 	args = strs(args, c.userIDs...)
 	return strs(args, c.deviceTypes...)
 }
-
-// sessionUsersCall is session_users.lua.
-type sessionUsersCall struct {
-	hashes []string // KEYS
-}
-
-func (c sessionUsersCall) script() *redis.Script { return sessionUsersScript }
-func (c sessionUsersCall) keys() []string        { return c.hashes }
-func (c sessionUsersCall) args() []any           { return nil }
 
 // listHistoryCall is list_history.lua.
 type listHistoryCall struct {

@@ -4,10 +4,13 @@
 // the same sessions (1000 per pipeline, same client settings). It starts its
 // own redis-server on a loopback port, seeds N sessions in one tenant through
 // redisstore.Store.Create, SAVEs them, and reloads that dump (DEBUG RELOAD
-// NOSAVE) before every run, so that both sides revoke identical data. It is
-// run by hand, never by the test suite:
+// NOSAVE) before every run, so that both sides revoke identical data. With
+// -floor it also runs the floor (runFloor): every key a revocation must
+// change, in the fewest commands, with nothing read or checked. The views
+// are one key each (SESSIOND_VIEW_SHARDS=1, the service's default on one
+// server). It is run by hand, never by the test suite:
 //
-//	go run ./bench/revokecmp -n 100000 -runs 3
+//	go run ./bench/revokecmp -n 100000 -runs 3 -floor
 //	go run ./bench/revokecmp -n 100000 -runs 1 -commandstats -cpuprofile rest.pprof
 package main
 
@@ -38,6 +41,7 @@ const (
 type config struct {
 	n, runs, workers int
 	commandstats     bool
+	floor            bool
 	cpuprofile       string
 	history          time.Duration
 }
@@ -47,6 +51,7 @@ func main() {
 	flag.IntVar(&c.n, "n", 100000, "sessions in the tenant")
 	flag.IntVar(&c.runs, "runs", 3, "runs of each side")
 	flag.IntVar(&c.workers, "workers", 32, "concurrent creators while seeding")
+	flag.BoolVar(&c.floor, "floor", false, "also run the floor: every key a revocation changes, pipelined without scripts or checks")
 	flag.BoolVar(&c.commandstats, "commandstats", false, "print Redis INFO commandstats and SLOWLOG of the first REST run")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the REST runs to this file")
 	flag.DurationVar(&c.history, "history", 0, "SESSIOND_HISTORY_RETENTION of the REST side (0 = history off); its cap is set to n")
@@ -65,7 +70,7 @@ func run(c config) error {
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1})
 	defer admin.Close()
 	start := time.Now()
-	if err := seed.Create(ctx, redisstore.New(rdb, redisstore.Options{}), seed.Shape{Tenant: tenant, Partner: "p1", PerUser: 5, UserFormat: "user-%07d"}, c.n, c.workers, nil); err != nil {
+	if err := seed.Create(ctx, redisstore.New(rdb, redisstore.Options{ViewShards: 1}), seed.Shape{Tenant: tenant, Partner: "p1", PerUser: 5, UserFormat: "user-%07d"}, c.n, c.workers, nil); err != nil {
 		return err
 	}
 	fmt.Printf("seeded %d sessions in %v\n", c.n, time.Since(start).Round(time.Millisecond))
@@ -80,10 +85,13 @@ func run(c config) error {
 		}
 		defer f.Close()
 	}
-	var raw, rest, rawCPU, restCPU []time.Duration
+	var raw, rest, floor, rawCPU, restCPU, floorCPU []time.Duration
 	for i := 0; i < c.runs; i++ {
 		// Alternate which side goes first, so neither always gets a warmer server.
 		sides := []string{"raw", "rest"}
+		if c.floor {
+			sides = append(sides, "floor")
+		}
 		if i%2 == 1 {
 			slices.Reverse(sides)
 		}
@@ -96,9 +104,12 @@ func run(c config) error {
 			if err != nil {
 				return err
 			}
-			if side == "raw" {
+			switch side {
+			case "raw":
 				d, err = runRaw(ctx, rdb)
-			} else {
+			case "floor":
+				d, err = runFloor(ctx, rdb)
+			default:
 				d, err = runREST(ctx, rdb, c, i == 0)
 			}
 			if err != nil {
@@ -108,9 +119,12 @@ func run(c config) error {
 			if err != nil {
 				return err
 			}
-			if side == "raw" {
+			switch side {
+			case "raw":
 				raw, rawCPU = append(raw, d), append(rawCPU, cpu1-cpu0)
-			} else {
+			case "floor":
+				floor, floorCPU = append(floor, d), append(floorCPU, cpu1-cpu0)
+			default:
 				rest, restCPU = append(rest, d), append(restCPU, cpu1-cpu0)
 			}
 			fmt.Printf("run %d %-4s %v (redis-server CPU %v)\n", i+1, side, d.Round(time.Millisecond), (cpu1 - cpu0).Round(time.Millisecond))
@@ -123,6 +137,12 @@ func run(c config) error {
 	fmt.Printf("ratio REST/raw (medians): %.2f\n", float64(mx)/float64(mr))
 	fmt.Printf("redis-server CPU (user+sys, medians): raw %v, REST %v, ratio %.2f\n",
 		median(rawCPU).Round(time.Millisecond), median(restCPU).Round(time.Millisecond), float64(median(restCPU))/float64(median(rawCPU)))
+	if c.floor {
+		mf := median(floor)
+		fmt.Printf("floor (every key, no script): median %v, floor/raw %.2f, REST/floor %.2f; redis-server CPU %v, floor/raw %.2f\n",
+			mf.Round(time.Millisecond), float64(mf)/float64(mr), float64(mx)/float64(mf),
+			median(floorCPU).Round(time.Millisecond), float64(median(floorCPU))/float64(median(rawCPU)))
+	}
 	return nil
 }
 
@@ -167,9 +187,82 @@ func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, erro
 	return took, nil
 }
 
+// runFloor is what no revocation can do without, in the fewest commands,
+// with nothing read or checked while it is timed: for 1000 sessions at a
+// time, one DEL of their hashes and id pointers, one ZREM from the tenant
+// index, one per user index and per device index, one from each of the
+// global and partner views (one key each: SESSIOND_VIEW_SHARDS=1), and one
+// of their users from ix users, in one pipeline. The users and device
+// types are read before the clock starts.
+func runFloor(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
+	k := "{" + tenant + "}"
+	all := "ix:" + k + ":all"
+	sids, err := rdb.ZRange(ctx, all, 0, -1).Result()
+	if err != nil {
+		return 0, err
+	}
+	type owner struct{ uid, dev string }
+	owners := make([]owner, len(sids))
+	for off := 0; off < len(sids); off += batch {
+		pipe := rdb.Pipeline()
+		cmds := make([]*redis.SliceCmd, 0, batch)
+		for _, sid := range sids[off:min(len(sids), off+batch)] {
+			cmds = append(cmds, pipe.HMGet(ctx, "s:"+k+":"+sid, "u", "dt"))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, err
+		}
+		for i, c := range cmds {
+			v := c.Val()
+			u, _ := v[0].(string)
+			d, _ := v[1].(string)
+			if d == "" {
+				d = "unknown"
+			}
+			owners[off+i] = owner{u, d}
+		}
+	}
+	start := time.Now()
+	for off := 0; off < len(sids); off += batch {
+		part := sids[off:min(len(sids), off+batch)]
+		keys := make([]string, 0, 2*len(part))
+		members, views := make([]any, 0, len(part)), make([]any, 0, len(part))
+		byKey := map[string][]any{}
+		users := []any{}
+		for i, sid := range part {
+			o := owners[off+i]
+			keys = append(keys, "s:"+k+":"+sid, "sid:{"+sid+"}")
+			members, views = append(members, sid), append(views, sid+"!"+tenant)
+			u := "ix:" + k + ":u:" + o.uid
+			if byKey[u] == nil {
+				users = append(users, o.uid)
+			}
+			byKey[u] = append(byKey[u], sid)
+			byKey["ix:"+k+":d:"+o.dev] = append(byKey["ix:"+k+":d:"+o.dev], sid)
+		}
+		pipe := rdb.Pipeline()
+		pipe.Del(ctx, keys...)
+		pipe.ZRem(ctx, all, members...)
+		for key, m := range byKey {
+			pipe.ZRem(ctx, key, m...)
+		}
+		pipe.ZRem(ctx, "ix:{#g}", views...)
+		pipe.ZRem(ctx, "ix:{p:p1}", views...)
+		pipe.ZRem(ctx, "ix:"+k+":users", users...)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	took := time.Since(start)
+	if left, err := rdb.ZCard(ctx, all).Result(); err != nil || left != 0 {
+		return 0, fmt.Errorf("floor: %d left in the index (%v)", left, err)
+	}
+	return took, nil
+}
+
 // runREST revokes the tenant through the real router over loopback HTTP.
 func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first bool) (time.Duration, error) {
-	st := redisstore.New(rdb, redisstore.Options{HistoryRetention: c.history, HistoryMax: c.n})
+	st := redisstore.New(rdb, redisstore.Options{HistoryRetention: c.history, HistoryMax: c.n, ViewShards: 1})
 	web, err := seed.Serve(ctx, st)
 	if err != nil {
 		return 0, err
