@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -30,6 +31,21 @@ const (
 // sessions changed between its read and its script (creates and
 // revocations of the same user racing it).
 const createRetries = 50
+
+// raceBackoff waits before retry attempt+1 of a create that lost a race: a
+// random time up to 100 µs per attempt so far (at most 5 ms), so that many
+// creates of one user at once do not keep invalidating each other's reads.
+func raceBackoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt+1, 50)) * int64(100*time.Microsecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // evictionActor is the actor of an eviction's events and audit entry: the
 // tenant's policy, not a person.

@@ -222,3 +222,26 @@ func TestPolicyConcurrentCreates(t *testing.T) {
 		})
 	}
 }
+
+// TestRaceBackoff: the wait between a create's retries ends with its
+// context, and otherwise lets the retry go on.
+func TestRaceBackoff(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name    string
+		ctx     context.Context
+		attempt int
+		want    error
+	}{
+		{"first retry", context.Background(), 0, nil},
+		{"late retry", context.Background(), createRetries - 1, nil},
+		{"cancelled", cancelled, createRetries - 1, context.Canceled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := raceBackoff(c.ctx, c.attempt); !errors.Is(err, c.want) {
+				t.Errorf("raceBackoff = %v, want %v", err, c.want)
+			}
+		})
+	}
+}

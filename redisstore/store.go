@@ -178,6 +178,9 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 		if code, _ := res[0].(int64); code != -4 || attempt == createRetries {
 			break
 		}
+		if err := raceBackoff(ctx, attempt); err != nil {
+			return wrap("create", err)
+		}
 	}
 	switch code, _ := res[0].(int64); code {
 	case -1:
