@@ -151,7 +151,7 @@ func reload(ctx context.Context, rdb redis.UniversalClient, n int) error {
 	if err := rdb.Do(ctx, "DEBUG", "RELOAD", "NOSAVE").Err(); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	got, err := rdb.ZCard(ctx, "ix:{"+tenant+"}:all").Result()
+	got, err := rdb.ZCard(ctx, tenantIndex).Result()
 	if err != nil {
 		return err
 	}
@@ -161,28 +161,39 @@ func reload(ctx context.Context, rdb redis.UniversalClient, n int) error {
 	return nil
 }
 
-// runRaw is the floor: per session DEL of the hash and ZREM from the tenant
-// index, 1000 sessions per pipeline.
+// tenantIndex is the tenant's index of every session.
+const tenantIndex = "ix:{" + tenant + "}:all"
+
+// runRaw is the baseline: per session DEL of the hash and ZREM from the
+// tenant index, 1000 sessions per pipeline.
 func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
-	all := "ix:{" + tenant + "}:all"
-	sids, err := rdb.ZRange(ctx, all, 0, -1).Result()
+	sids, err := rdb.ZRange(ctx, tenantIndex, 0, -1).Result()
 	if err != nil {
 		return 0, err
 	}
+	return timeBatches(ctx, rdb, "raw", sids, func(pipe redis.Pipeliner, _ int, part []string) {
+		for _, sid := range part {
+			pipe.Del(ctx, "s:{"+tenant+"}:"+sid)
+			pipe.ZRem(ctx, tenantIndex, sid)
+		}
+	})
+}
+
+// timeBatches times a pipeline per batch of sids, each filled by queue
+// (off: the batch's first index in sids), and checks that the tenant
+// index is empty afterwards.
+func timeBatches(ctx context.Context, rdb redis.UniversalClient, side string, sids []string, queue func(pipe redis.Pipeliner, off int, part []string)) (time.Duration, error) {
 	start := time.Now()
 	for off := 0; off < len(sids); off += batch {
 		pipe := rdb.Pipeline()
-		for _, sid := range sids[off:min(len(sids), off+batch)] {
-			pipe.Del(ctx, "s:{"+tenant+"}:"+sid)
-			pipe.ZRem(ctx, all, sid)
-		}
+		queue(pipe, off, sids[off:min(len(sids), off+batch)])
 		if _, err := pipe.Exec(ctx); err != nil {
 			return 0, err
 		}
 	}
 	took := time.Since(start)
-	if left, err := rdb.ZCard(ctx, all).Result(); err != nil || left != 0 {
-		return 0, fmt.Errorf("raw: %d left in the index (%v)", left, err)
+	if left, err := rdb.ZCard(ctx, tenantIndex).Result(); err != nil || left != 0 {
+		return 0, fmt.Errorf("%s: %d left in the index (%v)", side, left, err)
 	}
 	return took, nil
 }
@@ -196,8 +207,7 @@ func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, erro
 // types are read before the clock starts.
 func runFloor(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
 	k := "{" + tenant + "}"
-	all := "ix:" + k + ":all"
-	sids, err := rdb.ZRange(ctx, all, 0, -1).Result()
+	sids, err := rdb.ZRange(ctx, tenantIndex, 0, -1).Result()
 	if err != nil {
 		return 0, err
 	}
@@ -222,9 +232,7 @@ func runFloor(ctx context.Context, rdb redis.UniversalClient) (time.Duration, er
 			owners[off+i] = owner{u, d}
 		}
 	}
-	start := time.Now()
-	for off := 0; off < len(sids); off += batch {
-		part := sids[off:min(len(sids), off+batch)]
+	return timeBatches(ctx, rdb, "floor", sids, func(pipe redis.Pipeliner, off int, part []string) {
 		keys := make([]string, 0, 2*len(part))
 		members, views := make([]any, 0, len(part)), make([]any, 0, len(part))
 		byKey := map[string][]any{}
@@ -240,24 +248,15 @@ func runFloor(ctx context.Context, rdb redis.UniversalClient) (time.Duration, er
 			byKey[u] = append(byKey[u], sid)
 			byKey["ix:"+k+":d:"+o.dev] = append(byKey["ix:"+k+":d:"+o.dev], sid)
 		}
-		pipe := rdb.Pipeline()
 		pipe.Del(ctx, keys...)
-		pipe.ZRem(ctx, all, members...)
+		pipe.ZRem(ctx, tenantIndex, members...)
 		for key, m := range byKey {
 			pipe.ZRem(ctx, key, m...)
 		}
 		pipe.ZRem(ctx, "ix:{#g}", views...)
 		pipe.ZRem(ctx, "ix:{p:p1}", views...)
 		pipe.ZRem(ctx, "ix:"+k+":users", users...)
-		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, err
-		}
-	}
-	took := time.Since(start)
-	if left, err := rdb.ZCard(ctx, all).Result(); err != nil || left != 0 {
-		return 0, fmt.Errorf("floor: %d left in the index (%v)", left, err)
-	}
-	return took, nil
+	})
 }
 
 // runREST revokes the tenant through the real router over loopback HTTP.
@@ -308,7 +307,7 @@ func runREST(ctx context.Context, rdb redis.UniversalClient, c config, first boo
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
 	}
-	if left, err := rdb.ZCard(ctx, "ix:{"+tenant+"}:all").Result(); err != nil || left != 0 {
+	if left, err := rdb.ZCard(ctx, tenantIndex).Result(); err != nil || left != 0 {
 		return 0, fmt.Errorf("rest: %d left in the index (%v)", left, err)
 	}
 	evAfter, err := rdb.XLen(ctx, "ev:{#revocations}").Result()
