@@ -30,7 +30,7 @@ func phaseCreate(ctx context.Context, e *env, rep *report) error {
 		return err
 	}
 	defer rs.Stop(10 * time.Second)
-	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "create-sessiond.log"))
+	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "create-sessiond.log"), e.cfg.serverProcs)
 	if err != nil {
 		return err
 	}

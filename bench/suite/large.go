@@ -154,7 +154,7 @@ func phaseList(ctx context.Context, e *env, rep *report, dump string, emptyBase 
 	if err != nil {
 		return err
 	}
-	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "list-sessiond.log"))
+	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "list-sessiond.log"), e.cfg.serverProcs)
 	if err != nil {
 		return err
 	}

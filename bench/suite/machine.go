@@ -92,6 +92,11 @@ func header(cfg config, m machine, start time.Time, stamp string) string {
 		cfg.runs, cfg.conns, cfg.dur, cfg.warmup, cfg.n, cfg.workers, cfg.requests, cfg.revokeNs, cfg.benchtime, cfg.runs)
 	b.WriteString("Ratios are medians of the per-run ratios (run i of one side ÷ run i of the other). " +
 		"Everything (Redis, sessiond or the ceiling, wrk, the Go load loops) shares the same CPUs over loopback.\n")
+	procs := "Go's default (the CPUs above)"
+	if cfg.serverProcs > 0 {
+		procs = fmt.Sprint(cfg.serverProcs)
+	}
+	fmt.Fprintf(&b, "GOMAXPROCS of sessiond and the ceiling server: %s.\n", procs)
 	fmt.Fprintf(&b, "Load average at the start: %s.\n", loadAvg())
 	return b.String()
 }

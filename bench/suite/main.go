@@ -55,6 +55,8 @@ type config struct {
 	benchtime string
 	phases    map[string]bool
 	out       string
+	// serverProcs is GOMAXPROCS of sessiond and the ceiling; 0 = Go's default.
+	serverProcs int
 }
 
 func parseFlags() (config, error) {
@@ -70,14 +72,18 @@ func parseFlags() (config, error) {
 	reqs := fs.Int("requests", 200, "sequential requests per listing run")
 	benchtime := fs.String("benchtime", "", "go test -benchtime for the micro-benchmarks (default 1s, quick 200ms)")
 	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run ("+strings.Join(allPhases, ",")+"); list needs seed")
+	procs := fs.Int("server-procs", 0, "GOMAXPROCS of sessiond and the ceiling server, the same for both (0: Go's default, the CPUs they may use)")
 	out := fs.String("out", "bench/results", "directory for the results file and raw logs (relative to the repository root, or absolute)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return config{}, err
 	}
 	c := config{quick: *q, runs: *runs, dur: *dur, conns: *conns, n: *n, workers: *workers,
-		requests: *reqs, benchtime: *benchtime, out: *out, phases: map[string]bool{}}
+		requests: *reqs, benchtime: *benchtime, out: *out, serverProcs: *procs, phases: map[string]bool{}}
 	if c.runs < 1 {
 		return c, errors.New("-runs must be at least 1")
+	}
+	if c.serverProcs < 0 {
+		return c, errors.New("-server-procs must be 0 or more")
 	}
 	def := func(full, q time.Duration) time.Duration {
 		if c.quick {

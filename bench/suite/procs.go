@@ -64,23 +64,32 @@ type httpServer struct {
 // measure the log pipe).
 const benchSecret = "bench-secret-bench-secret-bench-secret"
 
-func startSessiond(ctx context.Context, bin, redisURL, logPath string) (*httpServer, error) {
+func startSessiond(ctx context.Context, bin, redisURL, logPath string, procs int) (*httpServer, error) {
 	return startHTTP(ctx, func(addr, paddr string) testproc.Spec {
-		return spec("sessiond", logPath, addr, testproc.HTTPReady("/readyz"), 30*time.Second, []string{
+		return spec("sessiond", logPath, addr, testproc.HTTPReady("/readyz"), 30*time.Second, append([]string{
 			"SESSIOND_JWT_HS256_SECRET=" + benchSecret,
 			"SESSIOND_REDIS_URL=" + redisURL,
 			"SESSIOND_ADDR=" + addr,
 			"SESSIOND_LOG_LEVEL=error",
 			"SESSIOND_PPROF_ADDR=" + paddr,
-		}, bin)
+		}, procsEnv(procs)...), bin)
 	})
 }
 
-func startCeiling(ctx context.Context, bin, redisURL, key, logPath string) (*httpServer, error) {
+func startCeiling(ctx context.Context, bin, redisURL, key, logPath string, procs int) (*httpServer, error) {
 	return startHTTP(ctx, func(addr, paddr string) testproc.Spec {
-		return spec("ceiling", logPath, addr, testproc.HTTPReady("/verify"), 30*time.Second, nil,
+		return spec("ceiling", logPath, addr, testproc.HTTPReady("/verify"), 30*time.Second, procsEnv(procs),
 			bin, "-addr", addr, "-redis", redisURL, "-key", key, "-pprof", paddr)
 	})
+}
+
+// procsEnv sets GOMAXPROCS of a server the suite starts (-server-procs);
+// 0 leaves Go's default, the CPUs the process may use.
+func procsEnv(procs int) []string {
+	if procs <= 0 {
+		return nil
+	}
+	return []string{"GOMAXPROCS=" + strconv.Itoa(procs)}
 }
 
 // startHTTP starts an HTTP server on two free ports, the API's and the

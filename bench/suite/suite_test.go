@@ -213,3 +213,30 @@ func TestCPUTime(t *testing.T) {
 		t.Errorf("cpuTime did not grow: %v then %v (x=%d)", before, after, x)
 	}
 }
+
+func TestServerProcs(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    []string
+		wantErr bool
+	}{
+		{args: nil, want: nil},
+		{args: []string{"-server-procs", "1"}, want: []string{"GOMAXPROCS=1"}},
+		{args: []string{"-server-procs", "0"}, want: nil},
+		{args: []string{"-server-procs", "-1"}, wantErr: true},
+	} {
+		saved := os.Args
+		os.Args = append([]string{"suite"}, tc.args...)
+		c, err := parseFlags()
+		os.Args = saved
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("%v: error %v", tc.args, err)
+		}
+		if err != nil {
+			continue
+		}
+		if got := procsEnv(c.serverProcs); !cmp.Equal(got, tc.want) {
+			t.Errorf("%v: env %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

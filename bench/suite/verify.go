@@ -70,7 +70,7 @@ func phaseVerify(ctx context.Context, e *env, rep *report) error {
 		return err
 	}
 	defer rs.Stop(10 * time.Second)
-	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "verify-sessiond.log"))
+	sd, err := startSessiond(ctx, e.sessiond, rs.url(), filepath.Join(e.raw, "verify-sessiond.log"), e.cfg.serverProcs)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func phaseVerify(ctx context.Context, e *env, rep *report) error {
 		return fmt.Errorf("create the bench session: status %d %s: %v", st, b, err)
 	}
 	// The ceiling answers 503 until the hash exists, so it starts now.
-	ce, err := startCeiling(ctx, e.ceiling, rs.url(), "s:{t1}:bench", filepath.Join(e.raw, "verify-ceiling.log"))
+	ce, err := startCeiling(ctx, e.ceiling, rs.url(), "s:{t1}:bench", filepath.Join(e.raw, "verify-ceiling.log"), e.cfg.serverProcs)
 	if err != nil {
 		return err
 	}
