@@ -36,15 +36,7 @@ const createRetries = 50
 // random time up to 100 µs per attempt so far (at most 5 ms), so that many
 // creates of one user at once do not keep invalidating each other's reads.
 func raceBackoff(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(min(attempt+1, 50)) * int64(100*time.Microsecond)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleepCtx(ctx, time.Duration(rand.Int64N(int64(min(attempt+1, 50))*int64(100*time.Microsecond))))
 }
 
 // evictionActor is the actor of an eviction's events and audit entry: the

@@ -300,17 +300,25 @@ func (s *Store) reconcileOutbox(ctx context.Context, tenantID, partner string, n
 	}
 }
 
+// sleepCtx waits d, or until ctx ends and then returns its error.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // RunSweeper sweeps every interval, jittered by ±20% so that several
 // instances drift apart, until ctx ends. Errors are reported to onErr.
 func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, onDone func(SweepResult, error)) {
 	for {
 		jitter := time.Duration(rand.Int64N(int64(interval)*2/5+1)) - interval/5
-		t := time.NewTimer(interval + jitter)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleepCtx(ctx, interval+jitter) != nil {
 			return
-		case <-t.C:
 		}
 		res, err := s.Sweep(ctx)
 		if onDone != nil {

@@ -164,6 +164,9 @@ func reload(ctx context.Context, rdb redis.UniversalClient, n int) error {
 // tenantIndex is the tenant's index of every session.
 const tenantIndex = "ix:{" + tenant + "}:all"
 
+// sessionKey is the hash of session sid.
+func sessionKey(sid string) string { return "s:{" + tenant + "}:" + sid }
+
 // runRaw is the baseline: per session DEL of the hash and ZREM from the
 // tenant index, 1000 sessions per pipeline.
 func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
@@ -173,7 +176,7 @@ func runRaw(ctx context.Context, rdb redis.UniversalClient) (time.Duration, erro
 	}
 	return timeBatches(ctx, rdb, "raw", sids, func(pipe redis.Pipeliner, _ int, part []string) {
 		for _, sid := range part {
-			pipe.Del(ctx, "s:{"+tenant+"}:"+sid)
+			pipe.Del(ctx, sessionKey(sid))
 			pipe.ZRem(ctx, tenantIndex, sid)
 		}
 	})
@@ -217,7 +220,7 @@ func runFloor(ctx context.Context, rdb redis.UniversalClient) (time.Duration, er
 		pipe := rdb.Pipeline()
 		cmds := make([]*redis.SliceCmd, 0, batch)
 		for _, sid := range sids[off:min(len(sids), off+batch)] {
-			cmds = append(cmds, pipe.HMGet(ctx, "s:"+k+":"+sid, "u", "dt"))
+			cmds = append(cmds, pipe.HMGet(ctx, sessionKey(sid), "u", "dt"))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return 0, err
@@ -239,7 +242,7 @@ func runFloor(ctx context.Context, rdb redis.UniversalClient) (time.Duration, er
 		users := []any{}
 		for i, sid := range part {
 			o := owners[off+i]
-			keys = append(keys, "s:"+k+":"+sid, "sid:{"+sid+"}")
+			keys = append(keys, sessionKey(sid), "sid:{"+sid+"}")
 			members, views = append(members, sid), append(views, sid+"!"+tenant)
 			u := "ix:" + k + ":u:" + o.uid
 			if byKey[u] == nil {

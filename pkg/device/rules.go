@@ -19,7 +19,7 @@ var botMarks = []string{
 	"LinkCheck", "QuickLook", "PageSpeed", "Lighthouse", "Haosou", "Yahoo Ad",
 	"WhatsApp", "amazon-QBusiness", "Indexer", "curl", "Wget", "wget", "Go-http-client",
 	"python", "Python", "PycURL", "aiohttp", "Java/", "Java1.", "(Java)", "okhttp",
-	"Apache-HttpClient", "Ruby", "PHP", "HTTP_Request", "perl", "Perl", "LWP::", "libwww-perl",
+	"Apache-HttpClient", "Ruby", "PHP", "HTTP_Request", "perl", "Perl", "LWP::",
 	"Nodejs", "node-fetch", "axios", "undici", "Dart/", "HTTPie", "PostmanRuntime", "insomnia",
 }
 
@@ -28,7 +28,7 @@ var botMarks = []string{
 var tvMarks = []string{
 	"SmartTV", "SMART-TV", "Smart-TV", "Smart TV", "SmartDisplay", "Smart Display",
 	"Large Screen", "LargeScreen", "HbbTV", "GoogleTV", "AppleTV", "Apple TV", "BRAVIA",
-	"Web0S", "WebS;", "PlayStation", "PLAYSTATION", "Xbox", "XBOX", "Nintendo WiiU",
+	"Web0S", "WebS;", "PlayStation", "PLAYSTATION", "Xbox", "XBOX",
 	"Nintendo Wii", "CrKey", "Roku", "; AFT", "; ADT-", "Nexus Player", "Android TV", "webOS.TV",
 }
 
